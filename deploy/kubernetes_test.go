@@ -1,0 +1,835 @@
+package deploy
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/kustomize/api/types"
+)
+
+const (
+	baseDir    = "kubernetes"
+	overlayDir = "overlays/falco-grpc"
+)
+
+var (
+	baseOnce   sync.Once
+	baseObjs   bundle
+	baseFailed bool
+)
+
+// base is the rendered deploy/kubernetes kustomization, built once for all tests.
+func base(t *testing.T) bundle {
+	t.Helper()
+	baseOnce.Do(func() {
+		baseFailed = true
+		baseObjs = render(t, baseDir)
+		baseFailed = false
+	})
+	if baseFailed {
+		t.Fatal("kustomize build of deploy/kubernetes failed (see the first failing test)")
+	}
+	return baseObjs
+}
+
+// pending notes a check that waits for config/*.yaml to grow the component it is about.
+func pending(t *testing.T, format string, args ...any) {
+	t.Helper()
+	t.Logf("not checked yet: "+format, args...)
+}
+
+// TestManifestsDecodeStrictly decodes every manifest file, one document at a time, into its
+// k8s.io/api type (prometheus-operator's for the ServiceMonitor) with unknown fields as errors,
+// and each kustomization into kustomize's own type.
+func TestManifestsDecodeStrictly(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(baseDir, "*.yaml"))
+	overlayFiles, _ := filepath.Glob(filepath.Join("overlays", "*", "*.yaml"))
+	files = append(files, overlayFiles...)
+	if len(files) < 10 {
+		t.Fatalf("found only %d manifest files", len(files))
+	}
+	for _, f := range files {
+		t.Run(f, func(t *testing.T) {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if filepath.Base(f) == "kustomization.yaml" {
+				var k types.Kustomization
+				if err := strictYAML(b, &k); err != nil {
+					t.Fatalf("kustomization: %v", err)
+				}
+				checkKustomizationFiles(t, filepath.Dir(f), &k)
+				return
+			}
+			objs, err := decodeManifests(f, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(objs) == 0 {
+				t.Fatal("no manifest in file")
+			}
+		})
+	}
+}
+
+// checkKustomizationFiles holds a kustomization to the files beside it: each one it names
+// exists, and each manifest in its directory is named (but the optional ServiceMonitor).
+func checkKustomizationFiles(t *testing.T, dir string, k *types.Kustomization) {
+	named := map[string]bool{}
+	for _, r := range k.Resources {
+		named[filepath.Clean(r)] = true
+	}
+	for _, p := range k.Patches {
+		if p.Path != "" {
+			named[filepath.Clean(p.Path)] = true
+		}
+	}
+	for f := range named {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("%s names %s: %v", dir, f, err)
+		}
+	}
+	local, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	for _, f := range local {
+		base := filepath.Base(f)
+		if base == "kustomization.yaml" || base == "servicemonitor.yaml" {
+			continue
+		}
+		if !named[base] {
+			t.Errorf("%s is not in %s/kustomization.yaml", base, dir)
+		}
+	}
+	if named["servicemonitor.yaml"] {
+		t.Errorf("%s: the ServiceMonitor needs the prometheus-operator CRD; keep it out of the default build", dir)
+	}
+}
+
+// TestKustomizationRenders builds deploy/kubernetes as `kubectl apply -k` does and checks the
+// set of objects it makes.
+func TestKustomizationRenders(t *testing.T) {
+	b := base(t)
+	var got []string
+	for _, o := range b {
+		id := o.id()
+		if _, ok := o.obj.(*corev1.ConfigMap); ok {
+			id = o.meta.Kind + "/" + o.ns + "/" + o.name[:strings.LastIndex(o.name, "-")]
+		}
+		got = append(got, id)
+	}
+	want := []string{
+		"Namespace//" + namespace,
+		"ServiceAccount/" + namespace + "/" + agentName,
+		"ServiceAccount/" + namespace + "/" + gatewayName,
+		"ConfigMap/" + namespace + "/" + agentName,
+		"ConfigMap/" + namespace + "/" + gatewayName,
+		"DaemonSet/" + namespace + "/" + agentName,
+		"Service/" + namespace + "/" + agentName,
+		"Service/" + falcoNamespace + "/" + falcoMetrics,
+		"Deployment/" + namespace + "/" + gatewayName,
+		"Service/" + namespace + "/" + gatewayName,
+		"PodDisruptionBudget/" + namespace + "/" + gatewayName,
+		"HorizontalPodAutoscaler/" + namespace + "/" + gatewayName,
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("rendered objects:\n got %v\nwant %v", got, want)
+	}
+}
+
+// TestConfigMapsMount checks that each workload mounts its generated ConfigMap and starts the
+// collector on the file in it.
+func TestConfigMapsMount(t *testing.T) {
+	b := base(t)
+	for _, w := range []struct {
+		name, key string
+		spec      *corev1.PodSpec
+	}{
+		{agentName, "agent.yaml", &find[appsv1.DaemonSet](t, b, namespace, agentName).Spec.Template.Spec},
+		{gatewayName, "gateway.yaml", &find[appsv1.Deployment](t, b, namespace, gatewayName).Spec.Template.Spec},
+	} {
+		cm := findConfigMap(t, b, namespace, w.name)
+		if _, ok := cm.Data[w.key]; !ok || len(cm.Data) != 1 {
+			t.Errorf("ConfigMap %s: want the one key %s, have %v", cm.Name, w.key, keys(cm.Data))
+		}
+		c := podContainer(t, w.spec, containerName)
+		want := ""
+		for _, v := range w.spec.Volumes {
+			if v.ConfigMap != nil && v.ConfigMap.Name == cm.Name {
+				for _, m := range c.VolumeMounts {
+					if m.Name == v.Name {
+						want = "--config=" + m.MountPath + "/" + w.key
+					}
+				}
+			}
+		}
+		if want == "" {
+			t.Errorf("%s does not mount ConfigMap %s", w.name, cm.Name)
+			continue
+		}
+		if !slices.Equal(c.Args, []string{want}) {
+			t.Errorf("%s args %v, want [%s]", w.name, c.Args, want)
+		}
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// workload gathers what the agent and gateway checks need.
+type workload struct {
+	what string
+	spec *corev1.PodSpec
+	c    *corev1.Container
+	cfg  collectorConfig
+	env  environment
+	svc  *corev1.Service
+}
+
+func agentWorkload(t *testing.T, b bundle) workload {
+	ds := find[appsv1.DaemonSet](t, b, namespace, agentName)
+	spec := &ds.Spec.Template.Spec
+	c := podContainer(t, spec, containerName)
+	cm := findConfigMap(t, b, namespace, agentName)
+	return workload{
+		what: "agent", spec: spec, c: c,
+		cfg: parseCollectorConfig(t, "agent.yaml", []byte(cm.Data["agent.yaml"])),
+		env: containerEnv(t, c),
+		svc: find[corev1.Service](t, b, namespace, agentName),
+	}
+}
+
+func gatewayWorkload(t *testing.T, b bundle) workload {
+	d := find[appsv1.Deployment](t, b, namespace, gatewayName)
+	spec := &d.Spec.Template.Spec
+	c := podContainer(t, spec, containerName)
+	cm := findConfigMap(t, b, namespace, gatewayName)
+	return workload{
+		what: "gateway", spec: spec, c: c,
+		cfg: parseCollectorConfig(t, "gateway.yaml", []byte(cm.Data["gateway.yaml"])),
+		env: containerEnv(t, c),
+		svc: find[corev1.Service](t, b, namespace, gatewayName),
+	}
+}
+
+// TestAgent checks the DaemonSet against config/agent.yaml and the Services around it.
+func TestAgent(t *testing.T) {
+	b := base(t)
+	w := agentWorkload(t, b)
+	ds := find[appsv1.DaemonSet](t, b, namespace, agentName)
+
+	t.Run("selectors", func(t *testing.T) {
+		labels := ds.Spec.Template.Labels
+		if !selects(ds.Spec.Selector.MatchLabels, labels) {
+			t.Error("DaemonSet selector does not match its pods")
+		}
+		if !selects(w.svc.Spec.Selector, labels) {
+			t.Error("agent Service does not select the agent pods")
+		}
+		itp := w.svc.Spec.InternalTrafficPolicy
+		if itp == nil || *itp != corev1.ServiceInternalTrafficPolicyLocal {
+			t.Error("agent Service must be node-local (internalTrafficPolicy: Local) so Falco reaches the agent on its own node")
+		}
+	})
+
+	t.Run("falco http ingest", func(t *testing.T) {
+		ports := falcoHTTPPorts(t, w)
+		if len(ports) == 0 {
+			pending(t, "config/agent.yaml has no falco receiver `http` block; the Service's falco-http port targets %d",
+				containerPort(t, w.c, intstr.FromString("falco-http")))
+		}
+		for _, p := range ports {
+			checkServed(t, w, "falco receiver http", p, "falco-http")
+		}
+	})
+
+	t.Run("prometheus exporter", func(t *testing.T) {
+		p := prometheusPort(t, w)
+		sp := checkServed(t, w, "prometheus exporter", p, "metrics")
+		checkScrapeAnnotations(t, w.svc, sp)
+	})
+
+	t.Run("telemetry", func(t *testing.T) { checkTelemetry(t, w) })
+	t.Run("health_check probes", func(t *testing.T) { checkProbes(t, w) })
+	t.Run("queue directory", func(t *testing.T) { checkQueueDirs(t, w) })
+	t.Run("env", func(t *testing.T) { checkEnv(t, w) })
+	t.Run("security", func(t *testing.T) { checkPodSecurity(t, "agent", w.spec, false) })
+	t.Run("image", func(t *testing.T) { checkImage(t, w.c) })
+
+	t.Run("falco socket", func(t *testing.T) {
+		hostRunFalco := false
+		for _, v := range w.spec.Volumes {
+			if v.HostPath != nil && v.HostPath.Path == "/run/falco" {
+				hostRunFalco = true
+			}
+		}
+		if !hostRunFalco {
+			t.Error("no hostPath volume for /run/falco, where Falco <= 0.43 puts its gRPC socket")
+		}
+		socks := falcoSockets(t, w)
+		if len(socks) == 0 {
+			pending(t, "config/agent.yaml has no falco receiver `grpc` block on a unix socket")
+		}
+		for _, sock := range socks {
+			m, v := mountFor(w.spec, w.c, sock)
+			dir := dirOf(sock)
+			switch {
+			case m == nil || v == nil:
+				t.Errorf("socket %s is on no volume", sock)
+			case v.HostPath == nil || v.HostPath.Path != dir || m.MountPath != dir:
+				t.Errorf("socket %s: want host path %s mounted at %s, have volume %s mounted at %s",
+					sock, dir, dir, v.Name, m.MountPath)
+			}
+		}
+	})
+
+	t.Run("node name", func(t *testing.T) {
+		if got := w.env["K8S_NODE_NAME"]; got != "downward-api:spec.nodeName" {
+			t.Errorf("K8S_NODE_NAME should come from the downward API's spec.nodeName, is %q", got)
+		}
+		procs := w.cfg.components("processors", "falcolabel")
+		if len(procs) == 0 {
+			pending(t, "config/agent.yaml has no falcolabel processor")
+		}
+		for id, p := range procs {
+			v, ok := lookupString(p, "k8s_node_name")
+			if !ok || w.env.expand(v) != "downward-api:spec.nodeName" {
+				t.Errorf("%s.k8s_node_name = %q does not resolve to the node name", id, v)
+			}
+		}
+	})
+
+	t.Run("gateway endpoint", func(t *testing.T) {
+		gw := gatewayWorkload(t, b)
+		grpcPort := otlpPorts(t, gw)["grpc"]
+		if grpcPort == 0 {
+			t.Fatal("gateway config has no OTLP gRPC receiver")
+		}
+		sp, ok := servicePortTo(t, gw.svc, gw.c, grpcPort)
+		if !ok {
+			t.Fatalf("gateway Service exposes no port to OTLP gRPC %d", grpcPort)
+		}
+		check := func(what, ep string) {
+			ep = strings.TrimPrefix(ep, "dns:///")
+			host, _, _ := strings.Cut(ep, ":")
+			if !serviceHost(host, gw.svc.Name, gw.svc.Namespace) || port(t, what, ep) != sp.Port {
+				t.Errorf("%s %q: want %s.%s.svc:%d", what, ep, gw.svc.Name, gw.svc.Namespace, sp.Port)
+			}
+		}
+		if v, ok := w.env["GATEWAY_OTLP_ENDPOINT"]; ok {
+			check("GATEWAY_OTLP_ENDPOINT", v)
+		}
+		exps := w.cfg.components("exporters", "otlp")
+		for id, e := range w.cfg.components("exporters", "otlp_grpc") {
+			exps[id] = e
+		}
+		if len(exps) == 0 {
+			pending(t, "config/agent.yaml has no otlp exporter to the gateway")
+		}
+		for id, e := range exps {
+			if ep, ok := lookupString(e, "endpoint"); ok {
+				check(id+".endpoint", w.env.expand(ep))
+			}
+		}
+	})
+
+	t.Run("falco metrics", func(t *testing.T) {
+		fm := find[corev1.Service](t, b, falcoNamespace, falcoMetrics)
+		itp := fm.Spec.InternalTrafficPolicy
+		if itp == nil || *itp != corev1.ServiceInternalTrafficPolicyLocal {
+			t.Error("Falco metrics Service must be node-local: each agent scrapes the Falco of its own node")
+		}
+		if !selects(fm.Spec.Selector, falcoPodLabels) {
+			t.Errorf("%s selects %v, not the Falco chart's pods %v", falcoMetrics, fm.Spec.Selector, falcoPodLabels)
+		}
+		target, ok := w.env["FALCO_METRICS_TARGET"]
+		if !ok {
+			t.Fatal("FALCO_METRICS_TARGET is not set: the config's default (localhost) is not Falco's pod")
+		}
+		host, _, _ := strings.Cut(target, ":")
+		if !serviceHost(host, fm.Name, fm.Namespace) || len(fm.Spec.Ports) != 1 || port(t, "FALCO_METRICS_TARGET", target) != fm.Spec.Ports[0].Port {
+			t.Errorf("FALCO_METRICS_TARGET %q does not name %s.%s.svc:<its port>", target, fm.Name, fm.Namespace)
+		}
+		if len(fm.Spec.Ports) == 1 && fm.Spec.Ports[0].TargetPort != intstr.FromInt32(falcoWebserverPort) {
+			t.Errorf("%s targets %v, Falco's webserver listens on %d", falcoMetrics, fm.Spec.Ports[0].TargetPort, falcoWebserverPort)
+		}
+		scrapes := false
+		for _, r := range w.cfg.components("receivers", "prometheus") {
+			scs, _ := lookup(r, "config", "scrape_configs")
+			list, _ := scs.([]any)
+			for i := range list {
+				sts, _ := lookup(list[i], "static_configs")
+				stl, _ := sts.([]any)
+				for j := range stl {
+					tg, _ := lookup(stl[j], "targets")
+					tl, _ := tg.([]any)
+					for _, x := range tl {
+						if s, ok := x.(string); ok && w.env.expand(s) == target {
+							scrapes = true
+						}
+					}
+				}
+			}
+		}
+		if !scrapes {
+			pending(t, "config/agent.yaml has no prometheus receiver scraping FALCO_METRICS_TARGET")
+		}
+	})
+
+	t.Run("resources", func(t *testing.T) {
+		checkResources(t, w, resource.MustParse("192Mi"))
+	})
+
+	t.Run("tolerations", func(t *testing.T) {
+		// Falco's chart runs on control-plane nodes with these tolerations; the agent must too.
+		for _, taint := range []corev1.Taint{
+			{Key: "node-role.kubernetes.io/master", Effect: corev1.TaintEffectNoSchedule},
+			{Key: "node-role.kubernetes.io/control-plane", Effect: corev1.TaintEffectNoSchedule},
+		} {
+			if !tolerates(w.spec.Tolerations, taint) {
+				t.Errorf("agent does not tolerate %s:%s, which Falco's chart tolerates", taint.Key, taint.Effect)
+			}
+		}
+	})
+}
+
+// falcoPodLabels are the Falco chart's selector labels for a release named "falco".
+var falcoPodLabels = map[string]string{
+	"app.kubernetes.io/name":     "falco",
+	"app.kubernetes.io/instance": "falco",
+}
+
+// serviceHost accepts the in-cluster DNS names of a Service.
+func serviceHost(host, name, ns string) bool {
+	return host == name+"."+ns+".svc" || host == name+"."+ns+".svc.cluster.local"
+}
+
+// falcoHTTPPorts returns the ports of the falco receivers' HTTP ingest.
+func falcoHTTPPorts(t *testing.T, w workload) []int32 {
+	var ports []int32
+	for id, r := range w.cfg.components("receivers", "falco") {
+		if _, ok := r["http"]; !ok || !w.cfg.inService("receivers", id) {
+			continue
+		}
+		ep, ok := lookupString(r, "http", "endpoint")
+		if !ok {
+			ep = "0.0.0.0:2801" // the receiver's default, falcosidekick's port
+		}
+		ports = append(ports, port(t, id+".http.endpoint", w.env.expand(ep)))
+	}
+	return ports
+}
+
+// falcoSockets returns the unix socket paths the falco receivers dial.
+func falcoSockets(t *testing.T, w workload) []string {
+	var socks []string
+	for id, r := range w.cfg.components("receivers", "falco") {
+		if _, ok := r["grpc"]; !ok || !w.cfg.inService("receivers", id) {
+			continue
+		}
+		ep, ok := lookupString(r, "grpc", "endpoint")
+		if !ok {
+			ep = "unix:///run/falco/falco.sock"
+		}
+		if ep = w.env.expand(ep); strings.HasPrefix(ep, "unix://") {
+			socks = append(socks, strings.TrimPrefix(ep, "unix://"))
+		}
+	}
+	return socks
+}
+
+func prometheusPort(t *testing.T, w workload) int32 {
+	var found []int32
+	for id, e := range w.cfg.components("exporters", "prometheus") {
+		if !w.cfg.inService("exporters", id) {
+			continue
+		}
+		ep, ok := lookupString(e, "endpoint")
+		if !ok {
+			t.Fatalf("%s: no endpoint", id)
+		}
+		found = append(found, port(t, id+".endpoint", w.env.expand(ep)))
+	}
+	if len(found) != 1 {
+		t.Fatalf("%s config: want one prometheus exporter in a pipeline, have %d", w.what, len(found))
+	}
+	return found[0]
+}
+
+// otlpPorts returns the OTLP receiver's gRPC and HTTP ports.
+func otlpPorts(t *testing.T, w workload) map[string]int32 {
+	ports := map[string]int32{}
+	defaults := map[string]string{"grpc": "0.0.0.0:4317", "http": "0.0.0.0:4318"}
+	for id, r := range w.cfg.components("receivers", "otlp") {
+		if !w.cfg.inService("receivers", id) {
+			continue
+		}
+		for proto, def := range defaults {
+			if _, ok := lookup(r, "protocols", proto); !ok {
+				continue
+			}
+			ep, ok := lookupString(r, "protocols", proto, "endpoint")
+			if !ok {
+				ep = def
+			}
+			ports[proto] = port(t, id+"."+proto, w.env.expand(ep))
+		}
+	}
+	return ports
+}
+
+// checkServed checks that a port the config listens on is a named container port and is
+// exposed by the workload's Service; it returns that Service port.
+func checkServed(t *testing.T, w workload, what string, p int32, name string) corev1.ServicePort {
+	t.Helper()
+	if got := containerPort(t, w.c, intstr.FromString(name)); got != p {
+		t.Errorf("%s listens on %d, container port %q is %d", what, p, name, got)
+	}
+	sp, ok := servicePortTo(t, w.svc, w.c, p)
+	if !ok {
+		t.Errorf("%s Service exposes no port to %s (%d)", w.what, what, p)
+	}
+	return sp
+}
+
+func checkScrapeAnnotations(t *testing.T, svc *corev1.Service, sp corev1.ServicePort) {
+	t.Helper()
+	a := svc.Annotations
+	if a["prometheus.io/scrape"] != "true" || a["prometheus.io/path"] != "/metrics" {
+		t.Errorf("Service %s: prometheus.io/scrape and /path annotations missing: %v", svc.Name, a)
+	}
+	// Prometheus' kubernetes_sd relabelling puts this port on each endpoint (pod) address.
+	if want := (&sp.TargetPort).String(); a["prometheus.io/port"] == "" ||
+		(a["prometheus.io/port"] != want && a["prometheus.io/port"] != itoa(sp.Port)) {
+		t.Errorf("Service %s: prometheus.io/port %q, want the exporter's port %s", svc.Name, a["prometheus.io/port"], itoa(sp.Port))
+	}
+}
+
+func itoa(n int32) string { return fmt.Sprint(n) }
+
+func checkTelemetry(t *testing.T, w workload) {
+	t.Helper()
+	readers, _ := lookup(w.cfg.tree, "service", "telemetry", "metrics", "readers")
+	list, _ := readers.([]any)
+	n := 0
+	for i := range list {
+		if p, ok := lookupString(list[i], "pull", "exporter", "prometheus", "port"); ok {
+			n++
+			tp := port(t, "telemetry", "x:"+w.env.expand(p))
+			if got := containerPort(t, w.c, intstr.FromString("telemetry")); got != tp {
+				t.Errorf("internal telemetry on %d, container port telemetry is %d", tp, got)
+			}
+		}
+	}
+	if n == 0 {
+		t.Errorf("%s config exposes no internal telemetry for Prometheus", w.what)
+	}
+}
+
+func checkProbes(t *testing.T, w workload) {
+	t.Helper()
+	hcs := w.cfg.components("extensions", "health_check")
+	if len(hcs) != 1 {
+		t.Fatalf("%s config: want one health_check extension, have %d", w.what, len(hcs))
+	}
+	for id, hc := range hcs {
+		if !w.cfg.inService("extensions", id) {
+			t.Errorf("%s is not enabled in service.extensions", id)
+		}
+		ep, ok := lookupString(hc, "endpoint")
+		if !ok {
+			ep = "localhost:13133"
+			t.Errorf("%s listens on localhost by default: the kubelet cannot probe it", id)
+		}
+		hp := port(t, id+".endpoint", w.env.expand(ep))
+		path, ok := lookupString(hc, "path")
+		if !ok {
+			path = "/"
+		}
+		if got := containerPort(t, w.c, intstr.FromString("health")); got != hp {
+			t.Errorf("health_check on %d, container port health is %d", hp, got)
+		}
+		for name, pr := range map[string]*corev1.Probe{"liveness": w.c.LivenessProbe, "readiness": w.c.ReadinessProbe} {
+			if pr == nil || pr.HTTPGet == nil {
+				t.Errorf("%s probe missing or not httpGet", name)
+				continue
+			}
+			if got := containerPort(t, w.c, pr.HTTPGet.Port); got != hp || pr.HTTPGet.Path != path {
+				t.Errorf("%s probe GETs :%d%s, health_check serves :%d%s", name, got, pr.HTTPGet.Path, hp, path)
+			}
+		}
+	}
+}
+
+// checkQueueDirs checks that every file_storage directory is on a writable pod volume (the
+// root filesystem is read-only) that a non-root user can write: an emptyDir, an ephemeral or a
+// persistent volume claim, not a root-owned host path.
+func checkQueueDirs(t *testing.T, w workload) {
+	t.Helper()
+	var dirs []string
+	for id, fs := range w.cfg.components("extensions", "file_storage") {
+		d, ok := lookupString(fs, "directory")
+		if !ok {
+			t.Errorf("%s: no directory; the default is not on a volume", id)
+			continue
+		}
+		dirs = append(dirs, w.env.expand(d))
+	}
+	if len(dirs) == 0 {
+		pending(t, "%s config has no file_storage extension", w.what)
+	}
+	if d, ok := w.env["FILE_STORAGE_DIR"]; ok {
+		dirs = append(dirs, d)
+	}
+	if len(dirs) == 0 {
+		t.Fatalf("%s: no queue directory configured", w.what)
+	}
+	for _, d := range dirs {
+		m, v := mountFor(w.spec, w.c, d)
+		switch {
+		case m == nil || v == nil:
+			t.Errorf("queue directory %s is on no volume (the root filesystem is read-only)", d)
+		case m.ReadOnly:
+			t.Errorf("queue directory %s is on read-only mount %s", d, m.Name)
+		case v.EmptyDir == nil && v.Ephemeral == nil && v.PersistentVolumeClaim == nil:
+			t.Errorf("queue directory %s is on volume %s, which a non-root user cannot be sure to write", d, v.Name)
+		}
+	}
+}
+
+// checkEnv checks that what the configuration reads from the environment is there.
+func checkEnv(t *testing.T, w workload) {
+	t.Helper()
+	refs := w.cfg.envRefs()
+	for name, def := range refs {
+		if def == nil && w.env[name] == "" {
+			t.Errorf("config reads ${env:%s} without a default and the %s container does not set it", name, w.what)
+		}
+	}
+	for _, e := range w.c.Env {
+		if _, ok := refs[e.Name]; !ok && !strings.HasPrefix(e.Name, "GO") {
+			pending(t, "the %s container sets %s, which its config does not read", w.what, e.Name)
+		}
+	}
+}
+
+func checkImage(t *testing.T, c *corev1.Container) {
+	t.Helper()
+	if want := imageRepo + ":" + distVersion(t); c.Image != want {
+		t.Errorf("image %q, want %q (builder-config.yaml dist.version)", c.Image, want)
+	}
+}
+
+func checkResources(t *testing.T, w workload, minMemLimit resource.Quantity) {
+	t.Helper()
+	r := w.c.Resources
+	for _, n := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+		req, okr := r.Requests[n]
+		lim, okl := r.Limits[n]
+		if !okr || !okl {
+			t.Errorf("%s: %s request and limit must both be set", w.what, n)
+			continue
+		}
+		if req.Cmp(lim) > 0 {
+			t.Errorf("%s: %s request %s above limit %s", w.what, n, req.String(), lim.String())
+		}
+	}
+	memLimit := r.Limits[corev1.ResourceMemory]
+	if memLimit.Cmp(minMemLimit) < 0 {
+		t.Errorf("%s: memory limit %s below %s", w.what, memLimit.String(), minMemLimit.String())
+	}
+	gml, ok := w.env["GOMEMLIMIT"]
+	if !ok {
+		t.Errorf("%s: GOMEMLIMIT unset: the Go heap would not know the container limit", w.what)
+		return
+	}
+	q, err := resource.ParseQuantity(strings.TrimSuffix(gml, "B"))
+	if err != nil {
+		t.Fatalf("GOMEMLIMIT %q: %v", gml, err)
+	}
+	if q.Cmp(memLimit) >= 0 || q.Value() < memLimit.Value()*6/10 {
+		t.Errorf("%s: GOMEMLIMIT %s should sit between 60%% and 100%% of the memory limit %s", w.what, gml, memLimit.String())
+	}
+}
+
+// TestGateway checks the gateway Deployment, Service, PodDisruptionBudget and
+// HorizontalPodAutoscaler against config/gateway.yaml.
+func TestGateway(t *testing.T) {
+	b := base(t)
+	w := gatewayWorkload(t, b)
+	d := find[appsv1.Deployment](t, b, namespace, gatewayName)
+	labels := d.Spec.Template.Labels
+
+	t.Run("selectors", func(t *testing.T) {
+		if !selects(d.Spec.Selector.MatchLabels, labels) {
+			t.Error("Deployment selector does not match its pods")
+		}
+		if !selects(w.svc.Spec.Selector, labels) {
+			t.Error("gateway Service does not select the gateway pods")
+		}
+	})
+
+	t.Run("otlp", func(t *testing.T) {
+		ports := otlpPorts(t, w)
+		for proto, name := range map[string]string{"grpc": "otlp-grpc", "http": "otlp-http"} {
+			p, ok := ports[proto]
+			if !ok {
+				t.Errorf("gateway config has no OTLP %s receiver", proto)
+				continue
+			}
+			checkServed(t, w, "otlp "+proto, p, name)
+		}
+	})
+
+	t.Run("prometheus exporter", func(t *testing.T) {
+		if len(w.cfg.components("exporters", "prometheus")) == 0 {
+			pending(t, "gateway config has no prometheus exporter")
+			return
+		}
+		sp := checkServed(t, w, "prometheus exporter", prometheusPort(t, w), "metrics")
+		checkScrapeAnnotations(t, w.svc, sp)
+	})
+
+	t.Run("telemetry", func(t *testing.T) { checkTelemetry(t, w) })
+	t.Run("health_check probes", func(t *testing.T) { checkProbes(t, w) })
+	t.Run("queue directory", func(t *testing.T) { checkQueueDirs(t, w) })
+	t.Run("env", func(t *testing.T) { checkEnv(t, w) })
+	t.Run("security", func(t *testing.T) { checkPodSecurity(t, "gateway", w.spec, false) })
+	t.Run("image", func(t *testing.T) { checkImage(t, w.c) })
+	t.Run("resources", func(t *testing.T) { checkResources(t, w, resource.MustParse("512Mi")) })
+
+	t.Run("autoscaling", func(t *testing.T) {
+		hpa := find[autoscalingv2.HorizontalPodAutoscaler](t, b, namespace, gatewayName)
+		ref := hpa.Spec.ScaleTargetRef
+		if ref.APIVersion != "apps/v1" || ref.Kind != "Deployment" || ref.Name != d.Name {
+			t.Errorf("HPA scales %v, not the gateway Deployment", ref)
+		}
+		if d.Spec.Replicas != nil {
+			t.Error("Deployment sets replicas: every `kubectl apply` would undo the HPA's scaling")
+		}
+		min := int32(1)
+		if hpa.Spec.MinReplicas != nil {
+			min = *hpa.Spec.MinReplicas
+		}
+		if min < 2 || hpa.Spec.MaxReplicas <= min {
+			t.Errorf("HPA replicas %d..%d: want at least 2 and room to grow", min, hpa.Spec.MaxReplicas)
+		}
+		for _, m := range hpa.Spec.Metrics {
+			if m.Type != autoscalingv2.ResourceMetricSourceType || m.Resource == nil {
+				continue
+			}
+			if _, ok := w.c.Resources.Requests[m.Resource.Name]; !ok {
+				t.Errorf("HPA scales on %s utilization, which the container does not request", m.Resource.Name)
+			}
+		}
+		pdb := find[policyv1.PodDisruptionBudget](t, b, namespace, gatewayName)
+		if pdb.Spec.Selector == nil || !selects(pdb.Spec.Selector.MatchLabels, labels) {
+			t.Error("PodDisruptionBudget does not select the gateway pods")
+		}
+		switch {
+		case pdb.Spec.MaxUnavailable != nil:
+			if pdb.Spec.MaxUnavailable.Type != intstr.Int || pdb.Spec.MaxUnavailable.IntVal < 1 {
+				t.Errorf("PDB maxUnavailable %v blocks every drain", pdb.Spec.MaxUnavailable)
+			}
+		case pdb.Spec.MinAvailable != nil:
+			if pdb.Spec.MinAvailable.Type != intstr.Int || pdb.Spec.MinAvailable.IntVal >= min {
+				t.Errorf("PDB minAvailable %v blocks drains at %d replicas", pdb.Spec.MinAvailable, min)
+			}
+		default:
+			t.Error("PDB sets neither maxUnavailable nor minAvailable")
+		}
+	})
+}
+
+// TestServiceMonitor checks the optional ServiceMonitor against the agent Service.
+func TestServiceMonitor(t *testing.T) {
+	objs, err := decodeManifests("servicemonitor.yaml", mustRead(t, filepath.Join(baseDir, "servicemonitor.yaml")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(objs) != 1 {
+		t.Fatalf("want one ServiceMonitor, have %d objects", len(objs))
+	}
+	sm, ok := objs[0].obj.(*monitoringv1.ServiceMonitor)
+	if !ok {
+		t.Fatalf("servicemonitor.yaml holds a %s", objs[0].meta.Kind)
+	}
+	w := agentWorkload(t, base(t))
+	if !selects(sm.Spec.Selector.MatchLabels, w.svc.Labels) {
+		t.Errorf("ServiceMonitor selects %v, agent Service has labels %v", sm.Spec.Selector.MatchLabels, w.svc.Labels)
+	}
+	if sm.Namespace != w.svc.Namespace && !slices.Contains(sm.Spec.NamespaceSelector.MatchNames, w.svc.Namespace) {
+		t.Errorf("ServiceMonitor does not look in namespace %s", w.svc.Namespace)
+	}
+	sp, _ := servicePortTo(t, w.svc, w.c, prometheusPort(t, w))
+	if len(sm.Spec.Endpoints) != 1 || sm.Spec.Endpoints[0].Port != sp.Name {
+		t.Errorf("ServiceMonitor should scrape the Service port %q (the prometheus exporter)", sp.Name)
+	}
+	if len(sm.Spec.Endpoints) == 1 && sm.Spec.Endpoints[0].Path != "/metrics" {
+		t.Errorf("ServiceMonitor path %q", sm.Spec.Endpoints[0].Path)
+	}
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestFalcoGRPCOverlay checks that the Falco <= 0.43 overlay changes nothing but the agent's
+// user, to UID 0 for Falco's root-only socket, and keeps every other restriction.
+func TestFalcoGRPCOverlay(t *testing.T) {
+	b := base(t)
+	o := bundle(render(t, overlayDir))
+	if len(o) != len(b) {
+		t.Fatalf("overlay renders %d objects, base %d", len(o), len(b))
+	}
+	for i := range b {
+		if b[i].id() != o[i].id() {
+			t.Fatalf("overlay object %d is %s, base has %s", i, o[i].id(), b[i].id())
+		}
+		if b[i].meta.Kind == "DaemonSet" {
+			continue
+		}
+		if !apiequality.Semantic.DeepEqual(b[i].obj, o[i].obj) {
+			t.Errorf("overlay changes %s", b[i].id())
+		}
+	}
+	ds := find[appsv1.DaemonSet](t, o, namespace, agentName)
+	spec := &ds.Spec.Template.Spec
+	checkPodSecurity(t, "agent (falco-grpc overlay)", spec, true)
+	c := podContainer(t, spec, containerName)
+	if uid, _ := effectiveUser(spec.SecurityContext, c.SecurityContext); uid == nil || *uid != 0 {
+		t.Error("overlay agent does not run as UID 0: it could not connect to Falco's root-only socket")
+	}
+	// Apart from the security contexts, the DaemonSet is the base's.
+	want := find[appsv1.DaemonSet](t, b, namespace, agentName).DeepCopy()
+	want.Spec.Template.Spec.SecurityContext = spec.SecurityContext
+	podContainer(t, &want.Spec.Template.Spec, containerName).SecurityContext = c.SecurityContext
+	if !apiequality.Semantic.DeepEqual(want, ds) {
+		t.Error("overlay changes the agent DaemonSet beyond its security contexts")
+	}
+}

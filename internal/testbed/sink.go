@@ -1,0 +1,214 @@
+// Copyright The otelcol-falco Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package testbed // import "github.com/otelcol-falco/otelcol-falco/internal/testbed"
+
+import (
+	"compress/gzip"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+)
+
+// Sink is an OTLP/HTTP logs endpoint standing in for a SIEM. It counts every record, can keep
+// them for inspection, tells duplicates apart, and can be taken down and brought back.
+type Sink struct {
+	Addr string
+	keep bool
+
+	mu         sync.Mutex
+	records    []plog.LogRecord
+	seen       map[string]struct{}
+	duplicates int
+	latencies  []time.Duration // arrival - record timestamp
+
+	total    atomic.Int64
+	requests atomic.Int64
+	down     atomic.Bool
+	server   *http.Server
+	listener net.Listener
+}
+
+// StartSink starts a sink on a free loopback port. keep=true stores every record (tests);
+// keep=false only counts (benchmarks).
+func StartSink(tb TB, keep bool) *Sink {
+	tb.Helper()
+	s := &Sink{Addr: FreeAddr(tb), keep: keep, seen: map[string]struct{}{}}
+	s.listen(tb)
+	tb.Cleanup(s.Close)
+	return s
+}
+
+func (s *Sink) listen(tb TB) {
+	tb.Helper()
+	var l net.Listener
+	var err error
+	WaitFor(5*time.Second, func() bool { // the port may linger for a moment after Close
+		l, err = net.Listen("tcp", s.Addr)
+		return err == nil
+	})
+	if err != nil {
+		tb.Fatalf("sink listen %s: %v", s.Addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/v1/logs", s.handleLogs)
+	mux.HandleFunc("/v1/metrics", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusOK)
+	})
+	s.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.listener = l
+	go func() { _ = s.server.Serve(l) }()
+}
+
+// Endpoint is the base URL for an otlp_http exporter.
+func (s *Sink) Endpoint() string { return "http://" + s.Addr }
+
+// Close stops the sink's listener: senders see connection refused, as with a SIEM outage.
+func (s *Sink) Close() {
+	if s.server != nil {
+		_ = s.server.Close()
+		s.server = nil
+	}
+}
+
+// Reopen brings a closed sink back on the same address.
+func (s *Sink) Reopen(tb TB) {
+	tb.Helper()
+	s.listen(tb)
+}
+
+// SetUnavailable makes the sink answer 503 while on, as an overloaded SIEM intake does.
+func (s *Sink) SetUnavailable(on bool) { s.down.Store(on) }
+
+// Count is the number of records received, duplicates included.
+func (s *Sink) Count() int64 { return s.total.Load() }
+
+// Unique is the number of distinct records received.
+func (s *Sink) Unique() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.keep {
+		return int(s.total.Load())
+	}
+	return len(s.seen)
+}
+
+// Duplicates is how many records arrived more than once.
+func (s *Sink) Duplicates() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.duplicates
+}
+
+// Records returns copies of the stored records.
+func (s *Sink) Records() []plog.LogRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]plog.LogRecord(nil), s.records...)
+}
+
+// Latencies returns, for each record, arrival time minus the record's timestamp.
+func (s *Sink) Latencies() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Duration(nil), s.latencies...)
+}
+
+func (s *Sink) handleLogs(w http.ResponseWriter, r *http.Request) {
+	arrived := time.Now()
+	s.requests.Add(1)
+	if s.down.Load() {
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "sink unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	body, err := readBody(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	req := plogotlp.NewExportRequest()
+	if r.Header.Get("Content-Type") == "application/json" {
+		err = req.UnmarshalJSON(body)
+	} else {
+		err = req.UnmarshalProto(body)
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	s.record(req.Logs(), arrived)
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	out, _ := plogotlp.NewExportResponse().MarshalProto()
+	_, _ = w.Write(out)
+}
+
+func (s *Sink) record(logs plog.Logs, arrived time.Time) {
+	n := logs.LogRecordCount()
+	s.total.Add(int64(n))
+	if !s.keep {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rls := logs.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		rl := rls.At(i)
+		for j := 0; j < rl.ScopeLogs().Len(); j++ {
+			lrs := rl.ScopeLogs().At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				lr := plog.NewLogRecord()
+				lrs.At(k).CopyTo(lr)
+				// Resource attributes travel with the copy so tests can check identity too.
+				rl.Resource().Attributes().Range(func(key string, v pcommon.Value) bool {
+					v.CopyTo(lr.Attributes().PutEmpty("resource." + key))
+					return true
+				})
+				key := lr.Timestamp().String() + "|" + lr.Body().AsString()
+				if _, dup := s.seen[key]; dup {
+					s.duplicates++
+				} else {
+					s.seen[key] = struct{}{}
+				}
+				s.records = append(s.records, lr)
+				if ts := lr.Timestamp().AsTime(); lr.Timestamp() != 0 {
+					s.latencies = append(s.latencies, arrived.Sub(ts))
+				}
+			}
+		}
+	}
+}
+
+func readBody(r *http.Request) ([]byte, error) {
+	var reader io.Reader = r.Body
+	switch r.Header.Get("Content-Encoding") {
+	case "gzip":
+		gz, err := gzip.NewReader(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		defer gz.Close()
+		reader = gz
+	case "zstd":
+		dec, err := zstd.NewReader(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		defer dec.Close()
+		reader = dec
+	case "", "identity":
+	default:
+		return nil, errors.New("unsupported Content-Encoding " + r.Header.Get("Content-Encoding"))
+	}
+	return io.ReadAll(reader)
+}

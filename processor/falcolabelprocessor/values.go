@@ -1,0 +1,184 @@
+// Copyright The otelcol-falco Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package falcolabelprocessor // import "github.com/otelcol-falco/otelcol-falco/processor/falcolabelprocessor"
+
+import (
+	"encoding/binary"
+	"math"
+	"strconv"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// isNoValue reports Falco's markers for a field without a value in this event.
+func isNoValue(s string) bool {
+	return s == "" || s == "<NA>" || s == "null"
+}
+
+type valueKind uint8
+
+const (
+	kindNone valueKind = iota
+	kindStr
+	kindInt
+	kindDouble
+	kindBool
+	kindStrSlice // a one-element string slice, e.g. container.image.tags
+)
+
+// mappedValue holds an attribute value as plain Go values: a pcommon.Value points into its map's
+// storage, which moves when the record's Falco-named attributes are removed. num holds ints,
+// the bits of doubles and booleans (0 or 1).
+type mappedValue struct {
+	kind valueKind
+	str  string
+	num  int64
+}
+
+// readStatus tells what a Falco field held.
+type readStatus uint8
+
+const (
+	readValue       readStatus = iota
+	readNoValue                // <NA>, empty, null: never mapped, removed with the Falco names
+	readUnsupported            // bytes, maps and slices: left alone
+)
+
+func statusOf(v pcommon.Value) readStatus {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		if isNoValue(v.Str()) {
+			return readNoValue
+		}
+		return readValue
+	case pcommon.ValueTypeInt, pcommon.ValueTypeDouble, pcommon.ValueTypeBool:
+		return readValue
+	case pcommon.ValueTypeEmpty:
+		return readNoValue
+	default:
+		return readUnsupported
+	}
+}
+
+// readAs reads v converted as c into dst; it reports false when v holds no value or cannot be
+// converted (e.g. proc.pid "abc" as int), and then leaves dst alone.
+func readAs(dst *mappedValue, v pcommon.Value, c Conversion) bool {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		s := v.Str()
+		if isNoValue(s) {
+			return false
+		}
+		return setFromString(dst, s, c)
+	case pcommon.ValueTypeInt:
+		n := v.Int()
+		switch c {
+		case ConversionString, ConversionStringSlice:
+			return setFromString(dst, strconv.FormatInt(n, 10), c)
+		default:
+			*dst = mappedValue{kind: kindInt, num: n}
+			return true
+		}
+	case pcommon.ValueTypeDouble:
+		f := v.Double()
+		switch c {
+		case ConversionString, ConversionStringSlice:
+			return setFromString(dst, strconv.FormatFloat(f, 'g', -1, 64), c)
+		case ConversionInt:
+			if f != math.Trunc(f) || math.Abs(f) >= 1<<63 {
+				return false
+			}
+			*dst = mappedValue{kind: kindInt, num: int64(f)}
+			return true
+		default:
+			*dst = mappedValue{kind: kindDouble, num: int64(math.Float64bits(f))}
+			return true
+		}
+	case pcommon.ValueTypeBool:
+		b := v.Bool()
+		switch c {
+		case ConversionString, ConversionStringSlice:
+			return setFromString(dst, strconv.FormatBool(b), c)
+		case ConversionInt:
+			return false
+		default:
+			*dst = mappedValue{kind: kindBool}
+			if b {
+				dst.num = 1
+			}
+			return true
+		}
+	default:
+		return false
+	}
+}
+
+func setFromString(dst *mappedValue, s string, c Conversion) bool {
+	switch c {
+	case ConversionInt:
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return false
+		}
+		*dst = mappedValue{kind: kindInt, num: n}
+	case ConversionStringSlice:
+		*dst = mappedValue{kind: kindStrSlice, str: s}
+	default:
+		*dst = mappedValue{kind: kindStr, str: s}
+	}
+	return true
+}
+
+// put writes v under key, replacing any value there.
+func (v mappedValue) put(m pcommon.Map, key string) {
+	switch v.kind {
+	case kindStr:
+		m.PutStr(key, v.str)
+	case kindInt:
+		m.PutInt(key, v.num)
+	case kindDouble:
+		m.PutDouble(key, math.Float64frombits(uint64(v.num)))
+	case kindBool:
+		m.PutBool(key, v.num != 0)
+	case kindStrSlice:
+		s := m.PutEmptySlice(key)
+		s.AppendEmpty().SetStr(v.str)
+	}
+}
+
+// appendKey appends an unambiguous encoding of v, so equal workload keys mean equal values.
+func (v mappedValue) appendKey(buf []byte) []byte {
+	buf = append(buf, byte(v.kind))
+	switch v.kind {
+	case kindStr, kindStrSlice:
+		buf = binary.AppendUvarint(buf, uint64(len(v.str)))
+		buf = append(buf, v.str...)
+	case kindInt, kindDouble, kindBool:
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(v.num))
+	}
+	return buf
+}
+
+// hasValue reports whether m holds a real value under key; k8sattributesprocessor's rule is to
+// never overwrite one.
+func hasValue(m pcommon.Map, key string) bool {
+	v, ok := m.Get(key)
+	if !ok {
+		return false
+	}
+	switch v.Type() {
+	case pcommon.ValueTypeEmpty:
+		return false
+	case pcommon.ValueTypeStr:
+		return !isNoValue(v.Str())
+	case pcommon.ValueTypeSlice:
+		return v.Slice().Len() > 0
+	case pcommon.ValueTypeMap:
+		return v.Map().Len() > 0
+	case pcommon.ValueTypeBytes:
+		return v.Bytes().Len() > 0
+	default:
+		return true
+	}
+}

@@ -1,0 +1,161 @@
+// Copyright The otelcol-falco Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package falcoreceiver // import "github.com/otelcol-falco/otelcol-falco/receiver/falcoreceiver"
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/config/configgrpc"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+)
+
+// Config is the configuration of the falco receiver. Both transports are optional blocks:
+// naming one (even empty, `grpc:`) enables it with its defaults.
+type Config struct {
+	// GRPC subscribes to Falco's gRPC output (Falco <= 0.43).
+	GRPC configoptional.Optional[GRPCConfig] `mapstructure:"grpc"`
+	// HTTP accepts Falco's http_output POSTs (every Falco version, the only one from 0.44 on).
+	HTTP configoptional.Optional[HTTPConfig] `mapstructure:"http"`
+	// Metrics configures the falco.events sum.
+	Metrics MetricsConfig `mapstructure:"metrics"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// GRPCConfig configures the subscription to Falco's gRPC output service.
+type GRPCConfig struct {
+	// ClientConfig carries the endpoint (unix:///run/falco/falco.sock or host:port), TLS/mTLS,
+	// keepalive and auth. Falco listens without TLS on its unix socket, so TLS is off unless a
+	// CA is configured.
+	ClientConfig configgrpc.ClientConfig `mapstructure:",squash"`
+
+	// PollInterval is how often an idle receiver asks Falco for queued alerts. Falco only drains
+	// its queue in answer to a request; after alerts flowed the receiver asks again as soon as the
+	// stream falls silent (a tenth of this interval), so this bounds latency only when idle.
+	PollInterval time.Duration `mapstructure:"poll_interval"`
+
+	// Backoff paces reconnects after Falco goes away and retries of alerts the pipeline refused
+	// (memory_limiter, a full queue). It never gives up unless max_elapsed_time is set.
+	Backoff configretry.BackOffConfig `mapstructure:"backoff"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// HTTPConfig configures the endpoint that takes Falco's http_output POSTs.
+type HTTPConfig struct {
+	// ServerConfig carries the endpoint (falcosidekick's :2801 by default), TLS, auth extensions
+	// and max_request_body_size.
+	ServerConfig confighttp.ServerConfig `mapstructure:",squash"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+func (h *HTTPConfig) validate() error {
+	if h.ServerConfig.NetAddr.Endpoint == "" {
+		return errors.New(`http.endpoint: empty; use "0.0.0.0:2801" (falcosidekick's port)`)
+	}
+	return nil
+}
+
+// MetricsConfig configures the falco.events cumulative sum.
+type MetricsConfig struct {
+	// CollectionInterval is how often the current counts are emitted.
+	CollectionInterval time.Duration `mapstructure:"collection_interval"`
+	// Attributes are the alert properties that tell series apart: falco.rule, falco.priority,
+	// falco.source, falco.tags, or any output_fields key such as evt.type or k8s.ns.name.
+	Attributes []string `mapstructure:"attributes"`
+	// MaxSeries caps the number of live series; further ones are counted into one overflow
+	// series marked otel.metric.overflow=true.
+	MaxSeries int `mapstructure:"max_series"`
+	// SeriesIdleTimeout drops series that have not counted an alert for this long (0 keeps them).
+	SeriesIdleTimeout time.Duration `mapstructure:"series_idle_timeout"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// Validate checks the configuration for mistakes the user can fix before start.
+func (cfg *Config) Validate() error {
+	var errs []error
+	if !cfg.GRPC.HasValue() && !cfg.HTTP.HasValue() {
+		errs = append(errs, errors.New("no transport configured: add a `grpc` block (Falco <= 0.43) and/or an `http` block (Falco's http_output)"))
+	}
+	if cfg.GRPC.HasValue() {
+		errs = append(errs, cfg.GRPC.Get().validate())
+	}
+	if cfg.HTTP.HasValue() {
+		errs = append(errs, cfg.HTTP.Get().validate())
+	}
+	errs = append(errs, cfg.Metrics.validate())
+	return errors.Join(errs...)
+}
+
+func (g *GRPCConfig) validate() error {
+	if err := validateGRPCEndpoint(g.ClientConfig.Endpoint); err != nil {
+		return fmt.Errorf("grpc.endpoint: %w", err)
+	}
+	if g.PollInterval <= 0 {
+		return fmt.Errorf("grpc.poll_interval must be positive, got %v", g.PollInterval)
+	}
+	return nil
+}
+
+// validateGRPCEndpoint accepts Falco's two listener forms: a unix socket URL and host:port.
+// configgrpc validates the port itself; here we reject what would only fail at dial time.
+func validateGRPCEndpoint(endpoint string) error {
+	switch {
+	case endpoint == "":
+		return errors.New(`empty; use "unix:///run/falco/falco.sock" or "host:5060"`)
+	case strings.HasPrefix(endpoint, "unix://"):
+		path := strings.TrimPrefix(endpoint, "unix://")
+		if !strings.HasPrefix(path, "/") {
+			return fmt.Errorf("%q: a unix socket needs an absolute path, as in unix:///run/falco/falco.sock", endpoint)
+		}
+		return nil
+	case strings.HasPrefix(endpoint, "unix:"):
+		return fmt.Errorf("%q: write unix sockets as unix:///absolute/path", endpoint)
+	case strings.HasPrefix(endpoint, "http://"), strings.HasPrefix(endpoint, "https://"):
+		return fmt.Errorf("%q: Falco's gRPC output is not an HTTP URL; use host:port (and `tls` for TLS)", endpoint)
+	case strings.Contains(endpoint, "://"):
+		if _, err := url.Parse(endpoint); err != nil {
+			return fmt.Errorf("%q: %w", endpoint, err)
+		}
+		return nil
+	case !strings.Contains(endpoint, ":"):
+		return fmt.Errorf("%q: missing port, as in falco.falco.svc:5060", endpoint)
+	}
+	return nil
+}
+
+func (m *MetricsConfig) validate() error {
+	var errs []error
+	if m.CollectionInterval <= 0 {
+		errs = append(errs, fmt.Errorf("metrics.collection_interval must be positive, got %v", m.CollectionInterval))
+	}
+	if m.MaxSeries < 1 {
+		errs = append(errs, fmt.Errorf("metrics.max_series must be at least 1, got %d", m.MaxSeries))
+	}
+	if m.SeriesIdleTimeout < 0 {
+		errs = append(errs, fmt.Errorf("metrics.series_idle_timeout must not be negative, got %v", m.SeriesIdleTimeout))
+	}
+	seen := make(map[string]bool, len(m.Attributes))
+	for _, a := range m.Attributes {
+		if a == "" {
+			errs = append(errs, errors.New("metrics.attributes: empty attribute name"))
+		} else if seen[a] {
+			errs = append(errs, fmt.Errorf("metrics.attributes: %q listed twice", a))
+		}
+		seen[a] = true
+	}
+	return errors.Join(errs...)
+}

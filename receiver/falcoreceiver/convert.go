@@ -1,0 +1,139 @@
+// Copyright The otelcol-falco Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package falcoreceiver // import "github.com/otelcol-falco/otelcol-falco/receiver/falcoreceiver"
+
+import (
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-falco/otelcol-falco/receiver/falcoreceiver/internal/metadata"
+)
+
+// prioritySeverity maps Falco priorities onto the OpenTelemetry logs data model's syslog table.
+var prioritySeverity = [...]plog.SeverityNumber{
+	priorityEmergency:     plog.SeverityNumberFatal4,
+	priorityAlert:         plog.SeverityNumberFatal3,
+	priorityCritical:      plog.SeverityNumberFatal,
+	priorityError:         plog.SeverityNumberError,
+	priorityWarning:       plog.SeverityNumberWarn,
+	priorityNotice:        plog.SeverityNumberInfo2,
+	priorityInformational: plog.SeverityNumberInfo,
+	priorityDebug:         plog.SeverityNumberDebug,
+}
+
+// alertsToLogs turns alerts into log records, one ResourceLogs per Falco host, in arrival order
+// within each host. It is pure: the same alerts and receipt time give the same logs.
+func alertsToLogs(alerts []*alert, observed time.Time) plog.Logs {
+	logs := plog.NewLogs()
+	obs := pcommon.NewTimestampFromTime(observed)
+	byHost := map[string]plog.LogRecordSlice{}
+	for _, a := range alerts {
+		records, ok := byHost[a.Hostname]
+		if !ok {
+			records = newAlertResource(logs, a.Hostname)
+			byHost[a.Hostname] = records
+		}
+		fillLogRecord(records.AppendEmpty(), a, obs)
+	}
+	return logs
+}
+
+// newAlertResource adds the resource of one Falco host and returns its record slice.
+func newAlertResource(logs plog.Logs, hostname string) plog.LogRecordSlice {
+	rl := logs.ResourceLogs().AppendEmpty()
+	putResource(rl.Resource().Attributes(), hostname)
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName(metadata.ScopeName)
+	return sl.LogRecords()
+}
+
+// putResource writes the resource identity shared by an alert's logs and metrics.
+func putResource(attrs pcommon.Map, hostname string) {
+	attrs.PutStr(attrServiceName, serviceName)
+	if hostname != "" {
+		attrs.PutStr(attrHostName, hostname)
+	}
+}
+
+// fillLogRecord writes one alert into an empty log record.
+func fillLogRecord(lr plog.LogRecord, a *alert, observed pcommon.Timestamp) {
+	if !a.Time.IsZero() {
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(a.Time))
+	}
+	lr.SetObservedTimestamp(observed)
+	lr.SetEventName(eventName)
+	lr.Body().SetStr(a.Output)
+	if a.Priority.valid() {
+		lr.SetSeverityNumber(prioritySeverity[a.Priority])
+		lr.SetSeverityText(a.Priority.String())
+	}
+
+	attrs := lr.Attributes()
+	attrs.EnsureCapacity(4 + len(a.Fields))
+	attrs.PutStr(attrRule, a.Rule)
+	attrs.PutStr(attrPriority, a.Priority.lower())
+	attrs.PutStr(attrSource, a.Source)
+	tags := attrs.PutEmptySlice(attrTags)
+	tags.EnsureCapacity(len(a.Tags))
+	for _, t := range a.Tags {
+		tags.AppendEmpty().SetStr(t)
+	}
+	putMitre(attrs, a.Tags)
+	for i := range a.Fields {
+		putField(attrs, &a.Fields[i])
+	}
+}
+
+// putMitre adds the MITRE ATT&CK tactics (Falco tags mitre_<tactic>) and techniques (tags
+// T<digits>, sub-techniques T<digits>.<digits>) an alert's rule carries, when it carries any.
+func putMitre(attrs pcommon.Map, tags []string) {
+	var tactics, techniques pcommon.Slice
+	for _, t := range tags {
+		if tactic, ok := strings.CutPrefix(t, "mitre_"); ok && tactic != "" {
+			if tactics == (pcommon.Slice{}) {
+				tactics = attrs.PutEmptySlice(attrMitreTactics)
+			}
+			tactics.AppendEmpty().SetStr(tactic)
+		} else if isMitreTechnique(t) {
+			if techniques == (pcommon.Slice{}) {
+				techniques = attrs.PutEmptySlice(attrMitreTechniques)
+			}
+			techniques.AppendEmpty().SetStr(t)
+		}
+	}
+}
+
+// isMitreTechnique matches technique ids such as T1059 and T1059.004.
+func isMitreTechnique(tag string) bool {
+	if len(tag) < 5 || tag[0] != 'T' {
+		return false
+	}
+	dot := false
+	for i := 1; i < len(tag); i++ {
+		switch c := tag[i]; {
+		case c >= '0' && c <= '9':
+		case c == '.' && !dot && i > 1 && i < len(tag)-1:
+			dot = true
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func putField(attrs pcommon.Map, f *field) {
+	switch f.Value.Kind {
+	case kindInt:
+		attrs.PutInt(f.Key, f.Value.Int)
+	case kindDouble:
+		attrs.PutDouble(f.Key, f.Value.Double)
+	case kindBool:
+		attrs.PutBool(f.Key, f.Value.Bool)
+	default:
+		attrs.PutStr(f.Key, f.Value.Str)
+	}
+}

@@ -1,0 +1,288 @@
+// Copyright The otelcol-falco Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package falcoreceiver // import "github.com/otelcol-falco/otelcol-falco/receiver/falcoreceiver"
+
+import (
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/otelcol-falco/otelcol-falco/receiver/falcoreceiver/internal/metadata"
+)
+
+// eventCounter keeps the falco.events cumulative sum: one series per distinct set of configured
+// attribute values and Falco host, capped at maxSeries (the rest counts into an overflow series).
+// Counting is safe from many goroutines; snapshot builds the metrics without holding the lock
+// while pdata is written.
+type eventCounter struct {
+	attrNames []string       // configured attribute names, in output order
+	fieldSlot map[string]int // output_fields key -> index in attrNames
+	ruleSlot  int            // index of falco.rule in attrNames, or -1; likewise below
+	prioSlot  int
+	srcSlot   int
+	tagsSlot  int
+	maxSeries int
+	idle      time.Duration
+
+	mu       sync.Mutex
+	series   map[string]*eventSeries
+	overflow map[string]*eventSeries // per host
+	key      []byte                  // scratch, guarded by mu
+	values   []string                // scratch, guarded by mu
+	tagBuf   []string                // scratch, guarded by mu
+	lastTags []string                // the tags joinTags rendered last, guarded by mu
+	lastJoin string
+	// onOverflow runs once per alert that lands in an overflow series, with first set the first time.
+	onOverflow func(first bool)
+	overflowed bool
+}
+
+type eventSeries struct {
+	host     string
+	values   []string // aligned with attrNames; "" means the alert had no value
+	overflow bool
+	start    pcommon.Timestamp
+	count    int64
+	lastSeen int64 // unix nanoseconds
+}
+
+func newEventCounter(cfg MetricsConfig, onOverflow func(first bool)) *eventCounter {
+	c := &eventCounter{
+		attrNames:  slices.Clone(cfg.Attributes),
+		fieldSlot:  map[string]int{},
+		ruleSlot:   -1,
+		prioSlot:   -1,
+		srcSlot:    -1,
+		tagsSlot:   -1,
+		maxSeries:  cfg.MaxSeries,
+		idle:       cfg.SeriesIdleTimeout,
+		series:     map[string]*eventSeries{},
+		overflow:   map[string]*eventSeries{},
+		onOverflow: onOverflow,
+	}
+	for i, name := range c.attrNames {
+		switch name {
+		case attrRule:
+			c.ruleSlot = i
+		case attrPriority:
+			c.prioSlot = i
+		case attrSource:
+			c.srcSlot = i
+		case attrTags:
+			c.tagsSlot = i
+		default:
+			c.fieldSlot[name] = i
+		}
+	}
+	c.values = make([]string, len(c.attrNames))
+	return c
+}
+
+// count adds alerts to their series.
+func (c *eventCounter) count(alerts []*alert, now time.Time) {
+	nowNanos := now.UnixNano()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, a := range alerts {
+		c.countOne(a, now, nowNanos)
+	}
+}
+
+func (c *eventCounter) countOne(a *alert, now time.Time, nowNanos int64) {
+	c.collectValues(a)
+	key := append(c.key[:0], a.Hostname...)
+	for _, v := range c.values {
+		key = append(key, 0)
+		key = append(key, v...)
+	}
+	c.key = key
+
+	s, ok := c.series[string(key)] // no allocation for the look-up
+	if !ok {
+		if len(c.series) >= c.maxSeries {
+			s = c.overflowSeries(a.Hostname, now)
+			first := !c.overflowed
+			c.overflowed = true
+			if c.onOverflow != nil {
+				c.onOverflow(first)
+			}
+		} else {
+			s = &eventSeries{host: a.Hostname, values: slices.Clone(c.values), start: pcommon.NewTimestampFromTime(now)}
+			c.series[string(key)] = s
+		}
+	}
+	s.count++
+	s.lastSeen = nowNanos
+}
+
+// collectValues fills c.values with the alert's value for each configured attribute.
+func (c *eventCounter) collectValues(a *alert) {
+	clear(c.values)
+	if c.ruleSlot >= 0 {
+		c.values[c.ruleSlot] = a.Rule
+	}
+	if c.prioSlot >= 0 {
+		c.values[c.prioSlot] = a.Priority.lower()
+	}
+	if c.srcSlot >= 0 {
+		c.values[c.srcSlot] = a.Source
+	}
+	if c.tagsSlot >= 0 {
+		c.values[c.tagsSlot] = c.joinTags(a.Tags)
+	}
+	if len(c.fieldSlot) == 0 {
+		return
+	}
+	for i := range a.Fields {
+		f := &a.Fields[i]
+		slot, ok := c.fieldSlot[f.Key]
+		if !ok {
+			continue
+		}
+		c.values[slot] = metricValue(f.Value)
+	}
+}
+
+// joinTags renders tags sorted and comma-joined, reusing the last rendering when the tags are the
+// same (alerts of one rule share them), so the common case does not allocate.
+func (c *eventCounter) joinTags(tags []string) string {
+	if len(tags) == 0 {
+		return ""
+	}
+	if slices.Equal(tags, c.lastTags) {
+		return c.lastJoin
+	}
+	c.lastTags = append(c.lastTags[:0], tags...)
+	if !slices.IsSorted(tags) {
+		tags = append(c.tagBuf[:0], tags...)
+		slices.Sort(tags)
+		c.tagBuf = tags
+	}
+	n := len(tags) - 1
+	for _, t := range tags {
+		n += len(t)
+	}
+	buf := make([]byte, 0, n)
+	for i, t := range tags {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, t...)
+	}
+	c.lastJoin = string(buf)
+	return c.lastJoin
+}
+
+// metricValue renders a field as a metric attribute; Falco's "no value" becomes absent.
+func metricValue(v fieldValue) string {
+	switch v.Kind {
+	case kindInt:
+		return strconv.FormatInt(v.Int, 10)
+	case kindDouble:
+		return strconv.FormatFloat(v.Double, 'g', -1, 64)
+	case kindBool:
+		return strconv.FormatBool(v.Bool)
+	}
+	if v.Str == noValue {
+		return ""
+	}
+	return v.Str
+}
+
+func (c *eventCounter) overflowSeries(host string, now time.Time) *eventSeries {
+	s, ok := c.overflow[host]
+	if !ok {
+		s = &eventSeries{host: host, overflow: true, start: pcommon.NewTimestampFromTime(now)}
+		c.overflow[host] = s
+	}
+	return s
+}
+
+// seriesCount is the number of live series, for the receiver's own telemetry.
+func (c *eventCounter) seriesCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.series)
+}
+
+type seriesPoint struct {
+	s     *eventSeries
+	count int64
+}
+
+// snapshot drops idle series and returns the current cumulative sum, one ResourceMetrics per
+// Falco host. It returns an empty Metrics when nothing was counted yet.
+func (c *eventCounter) snapshot(now time.Time) pmetric.Metrics {
+	points := c.collectPoints(now)
+	md := pmetric.NewMetrics()
+	if len(points) == 0 {
+		return md
+	}
+	ts := pcommon.NewTimestampFromTime(now)
+	byHost := map[string]pmetric.NumberDataPointSlice{}
+	for _, p := range points {
+		dps, ok := byHost[p.s.host]
+		if !ok {
+			dps = newEventsMetric(md, p.s.host)
+			byHost[p.s.host] = dps
+		}
+		dp := dps.AppendEmpty()
+		dp.SetStartTimestamp(p.s.start)
+		dp.SetTimestamp(ts)
+		dp.SetIntValue(p.count)
+		attrs := dp.Attributes()
+		if p.s.overflow {
+			attrs.PutBool(attrOverflow, true)
+			continue
+		}
+		attrs.EnsureCapacity(len(c.attrNames))
+		for i, v := range p.s.values {
+			if v != "" {
+				attrs.PutStr(c.attrNames[i], v)
+			}
+		}
+	}
+	return md
+}
+
+func (c *eventCounter) collectPoints(now time.Time) []seriesPoint {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.idle > 0 {
+		cutoff := now.Add(-c.idle).UnixNano()
+		for k, s := range c.series {
+			if s.lastSeen < cutoff {
+				delete(c.series, k)
+			}
+		}
+	}
+	points := make([]seriesPoint, 0, len(c.series)+len(c.overflow))
+	for _, s := range c.series {
+		points = append(points, seriesPoint{s: s, count: s.count})
+	}
+	for _, s := range c.overflow {
+		points = append(points, seriesPoint{s: s, count: s.count})
+	}
+	return points
+}
+
+// newEventsMetric adds the falco.events sum for one host and returns its data points.
+func newEventsMetric(md pmetric.Metrics, host string) pmetric.NumberDataPointSlice {
+	rm := md.ResourceMetrics().AppendEmpty()
+	putResource(rm.Resource().Attributes(), host)
+	sm := rm.ScopeMetrics().AppendEmpty()
+	sm.Scope().SetName(metadata.ScopeName)
+	m := sm.Metrics().AppendEmpty()
+	m.SetName(eventsMetric)
+	m.SetDescription("Falco alerts received, by rule, priority, source, tags and workload.")
+	m.SetUnit("{event}")
+	sum := m.SetEmptySum()
+	sum.SetIsMonotonic(true)
+	sum.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	return sum.DataPoints()
+}

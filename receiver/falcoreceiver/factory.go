@@ -1,0 +1,91 @@
+// Copyright The otelcol-falco Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package falcoreceiver // import "github.com/otelcol-falco/otelcol-falco/receiver/falcoreceiver"
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configgrpc"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/receiver"
+
+	"github.com/otelcol-falco/otelcol-falco/receiver/falcoreceiver/internal/metadata"
+)
+
+const (
+	defaultGRPCEndpoint   = "unix:///run/falco/falco.sock"
+	defaultHTTPEndpoint   = "0.0.0.0:2801"
+	defaultPollInterval   = 50 * time.Millisecond
+	defaultReadBufferSize = 512 * 1024
+)
+
+// NewFactory creates the factory of the falco receiver.
+func NewFactory() receiver.Factory {
+	return receiver.NewFactory(
+		metadata.Type,
+		createDefaultConfig,
+		receiver.WithLogs(createLogs, metadata.LogsStability),
+		receiver.WithMetrics(createMetrics, metadata.MetricsStability),
+	)
+}
+
+func createDefaultConfig() component.Config {
+	return &Config{
+		GRPC:    configoptional.Default(defaultGRPCConfig()),
+		HTTP:    configoptional.Default(defaultHTTPConfig()),
+		Metrics: defaultMetricsConfig(),
+	}
+}
+
+func defaultGRPCConfig() GRPCConfig {
+	client := configgrpc.NewDefaultClientConfig()
+	client.Endpoint = defaultGRPCEndpoint
+	// Falco's socket speaks plaintext; a configured CA turns TLS on (configtls semantics).
+	client.TLS.Insecure = true
+	client.ReadBufferSize = defaultReadBufferSize
+	backoff := configretry.NewDefaultBackOffConfig()
+	backoff.InitialInterval = 100 * time.Millisecond
+	backoff.MaxInterval = time.Second
+	backoff.MaxElapsedTime = 0 // Falco restarts with its node's workloads: never give up
+	return GRPCConfig{ClientConfig: client, PollInterval: defaultPollInterval, Backoff: backoff}
+}
+
+func defaultHTTPConfig() HTTPConfig {
+	server := confighttp.NewDefaultServerConfig()
+	server.NetAddr.Endpoint = defaultHTTPEndpoint
+	return HTTPConfig{ServerConfig: server}
+}
+
+func defaultMetricsConfig() MetricsConfig {
+	return MetricsConfig{
+		CollectionInterval: 10 * time.Second,
+		Attributes:         slices.Clone(defaultMetricAttributes),
+		MaxSeries:          10000,
+		SeriesIdleTimeout:  time.Hour,
+	}
+}
+
+func createLogs(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Logs) (receiver.Logs, error) {
+	r, err := sharedReceivers.getOrCreate(cfg.(*Config), set)
+	if err != nil {
+		return nil, err
+	}
+	r.logs = next
+	return r, nil
+}
+
+func createMetrics(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Metrics) (receiver.Metrics, error) {
+	r, err := sharedReceivers.getOrCreate(cfg.(*Config), set)
+	if err != nil {
+		return nil, err
+	}
+	r.metrics = next
+	return r, nil
+}

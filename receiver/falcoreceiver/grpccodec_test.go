@@ -1,0 +1,183 @@
+// Copyright The otelcol-falco Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package falcoreceiver
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/falcosecurity/client-go/pkg/api/outputs"
+	"github.com/falcosecurity/client-go/pkg/api/schema"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// readSensitiveFileResponse is Falco's "Read sensitive file untrusted" alert as its gRPC output
+// sends it.
+func readSensitiveFileResponse() *outputs.Response {
+	return &outputs.Response{
+		Time:             timestamppb.New(alertTime),
+		Priority:         schema.Priority_WARNING,
+		SourceDeprecated: schema.Source_SYSCALL,
+		Source:           "syscall",
+		Rule:             "Read sensitive file untrusted",
+		Output:           "06:55:04.123456789: Warning Sensitive file opened for reading by non-trusted program | file=/etc/shadow ...",
+		Hostname:         "node-1",
+		Tags:             []string{"T1555", "container", "filesystem", "host", "maturity_stable", "mitre_credential_access"},
+		OutputFields: map[string]string{
+			"evt.type":       "openat",
+			"fd.name":        "/etc/shadow",
+			"user.name":      "root",
+			"user.uid":       "0",
+			"user.loginuid":  "-1",
+			"proc.name":      "cat",
+			"proc.exepath":   "/usr/bin/cat",
+			"proc.pname":     "bash",
+			"proc.cmdline":   "cat /etc/shadow",
+			"proc.tty":       "0",
+			"proc.aname[2]":  "containerd-shim",
+			"proc.aname[3]":  "<NA>",
+			"evt.arg.flags":  "O_RDONLY",
+			"container.id":   "3ad7b26ded6d",
+			"container.name": "nginx",
+			"k8s.ns.name":    "shop",
+			"k8s.pod.name":   "nginx-7c5ddbdf54-x2x8p",
+		},
+	}
+}
+
+// alertFromResponse is the reference path: the stock proto decoding followed by the same typing.
+func alertFromResponse(r *outputs.Response) *alert {
+	a := &alert{
+		Priority: priority(r.GetPriority()),
+		Rule:     r.GetRule(),
+		Output:   r.GetOutput(),
+		Source:   r.GetSource(),
+		Hostname: r.GetHostname(),
+		Tags:     r.GetTags(),
+	}
+	if r.GetTime() != nil {
+		a.Time = r.GetTime().AsTime()
+	}
+	if a.Source == "" {
+		a.Source = strings.ToLower(r.GetSourceDeprecated().String())
+	}
+	for k, v := range r.GetOutputFields() {
+		a.Fields = append(a.Fields, field{Key: k, Value: typedFromString(k, v)})
+	}
+	sortFields(a)
+	return a
+}
+
+func sortFields(a *alert) {
+	slices.SortFunc(a.Fields, func(x, y field) int { return strings.Compare(x.Key, y.Key) })
+}
+
+func decodeForTest(t testing.TB, r *outputs.Response) *alert {
+	b, err := proto.Marshal(r)
+	require.NoError(t, err)
+	var a alert
+	require.NoError(t, alertCodec{}.Unmarshal(mem.BufferSlice{mem.SliceBuffer(b)}, &a))
+	sortFields(&a)
+	return &a
+}
+
+func TestCodecDecodesLikeStockProto(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(r *outputs.Response)
+	}{
+		{"real alert", func(*outputs.Response) {}},
+		{"no tags, no fields", func(r *outputs.Response) { r.Tags, r.OutputFields = nil, nil }},
+		{"no hostname, no time", func(r *outputs.Response) { r.Hostname, r.Time = "", nil }},
+		{"only the deprecated source enum", func(r *outputs.Response) { r.Source, r.SourceDeprecated = "", schema.Source_K8S_AUDIT }},
+		{"every priority enum value", func(r *outputs.Response) { r.Priority = schema.Priority_DEBUG }},
+		{"emergency is the zero enum", func(r *outputs.Response) { r.Priority = schema.Priority_EMERGENCY }},
+		{"empty values and keys", func(r *outputs.Response) { r.OutputFields[""] = ""; r.OutputFields["fd.name"] = "" }},
+		{"unicode", func(r *outputs.Response) { r.OutputFields["proc.cmdline"] = "échó 'Ψ' \u0000" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := readSensitiveFileResponse()
+			tt.mutate(r)
+			want := alertFromResponse(r)
+			got := decodeForTest(t, r)
+			assert.Equal(t, want, got)
+		})
+	}
+}
+
+func TestCodecTypesFieldsLikeJSON(t *testing.T) {
+	a := decodeForTest(t, readSensitiveFileResponse())
+	byKey := map[string]fieldValue{}
+	for _, f := range a.Fields {
+		byKey[f.Key] = f.Value
+	}
+	assert.Equal(t, fieldValue{Kind: kindInt, Int: -1}, byKey["user.loginuid"])
+	assert.Equal(t, fieldValue{Kind: kindInt}, byKey["user.uid"])
+	assert.Equal(t, stringValue("<NA>"), byKey["proc.aname[3]"])
+	assert.Equal(t, stringValue("3ad7b26ded6d"), byKey["container.id"])
+}
+
+func TestCodecRejectsMalformedInput(t *testing.T) {
+	good, err := proto.Marshal(readSensitiveFileResponse())
+	require.NoError(t, err)
+	for _, b := range [][]byte{
+		good[:len(good)-3],                               // truncated
+		{0x22, 0xff, 0xff, 0xff},                         // rule with a length past the end
+		{0x32, 0x03, 0x0a, 0x05, 'a'},                    // output_fields entry with a broken key
+		{0x0a, 0x02, 0x10, 0xff},                         // time with a truncated varint
+		{0x0a, 0x06, 0x10, 0xff, 0xff, 0xff, 0xff, 0x0f}, // nanos out of range
+		{0xff},
+	} {
+		var a alert
+		assert.Error(t, decodeResponse(b, &a), "%x", b)
+	}
+}
+
+func TestCodecMarshalsRequests(t *testing.T) {
+	out, err := alertCodec{}.Marshal(&outputs.Request{})
+	require.NoError(t, err)
+	assert.Equal(t, 0, out.Len())
+	_, err = alertCodec{}.Marshal(42)
+	assert.Error(t, err)
+}
+
+func FuzzDecodeResponse(f *testing.F) {
+	good, _ := proto.Marshal(readSensitiveFileResponse())
+	f.Add(good)
+	f.Add([]byte{})
+	f.Add([]byte{0x32, 0x03, 0x0a, 0x01, 'k'})
+	f.Fuzz(func(_ *testing.T, b []byte) {
+		var a alert
+		_ = decodeResponse(b, &a) // must not panic
+	})
+}
+
+func BenchmarkDecodeResponse(b *testing.B) {
+	msg, _ := proto.Marshal(readSensitiveFileResponse())
+	b.Run("protowire", func(b *testing.B) {
+		b.ReportAllocs()
+		a := &alert{Fields: make([]field, 0, 32)}
+		for b.Loop() {
+			a.reset()
+			if err := decodeResponse(slices.Clone(msg), a); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("stock-proto", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var r outputs.Response
+			if err := proto.Unmarshal(msg, &r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -1,0 +1,744 @@
+// Copyright The otelcol-falco Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package falcoreceiver // import "github.com/otelcol-falco/otelcol-falco/receiver/falcoreceiver"
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
+)
+
+const (
+	// maxJSONDepth bounds nesting inside output_fields values (plugin fields may hold JSON), so
+	// a hostile body cannot exhaust the stack.
+	maxJSONDepth = 64
+	// arenaChunk is the size of the blocks decoded strings are carved from. A live string keeps
+	// its whole block alive, so blocks stay small.
+	arenaChunk = 4096
+)
+
+// decodeError is a body the receiver rejects with 400: where (line), what (field) and why.
+type decodeError struct {
+	Line  int    // 1-based line of the body
+	Field string // e.g. "priority", "output_fields.proc.pid"; empty for a syntax error between alerts
+	Msg   string
+}
+
+func (e *decodeError) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
+	}
+	return fmt.Sprintf("line %d: %s: %s", e.Line, e.Field, e.Msg)
+}
+
+// httpDecoder decodes Falco's JSON alerts straight into reused alert values: one object, a JSON
+// array of objects, or objects one after another (NDJSON). It is a single pass over the bytes
+// without reflection; decoded strings are copied into an arena of immutable blocks, so the body
+// buffer can be reused while the strings live on in the pipeline. Not safe for concurrent use.
+type httpDecoder struct {
+	data    []byte
+	pos     int
+	arena   []byte   // current block; only the part beyond len is ever written
+	scratch []byte   // unescaping
+	alerts  []*alert // alerts[:n] hold the current body's alerts; the rest wait for reuse
+	n       int
+}
+
+// decode decodes body and returns its alerts, valid until the next call. A body is all or
+// nothing: on the first bad alert it returns a *decodeError and no alerts.
+func (d *httpDecoder) decode(body []byte) ([]*alert, error) {
+	d.data, d.pos, d.n = body, 0, 0
+	defer func() { d.data = nil }()
+	if err := d.decodeAlerts(); err != nil {
+		d.n = 0
+		return nil, err
+	}
+	return d.alerts[:d.n], nil
+}
+
+func (d *httpDecoder) decodeAlerts() error {
+	d.skipSpace()
+	if d.pos == len(d.data) {
+		return d.errorAt(d.pos, "", "empty body; want a Falco alert in JSON")
+	}
+	switch d.data[d.pos] {
+	case '[':
+		return d.decodeArray()
+	case '{':
+		// One object, or NDJSON: objects separated by whitespace.
+		for d.pos < len(d.data) {
+			if d.data[d.pos] != '{' {
+				return d.errorAt(d.pos, "", "want the next alert object ('{') after an alert")
+			}
+			if err := d.decodeAlert(d.nextAlert()); err != nil {
+				return err
+			}
+			d.skipSpace()
+		}
+		return nil
+	}
+	return d.errorAt(d.pos, "", "not a JSON alert; Falco sends JSON only with json_output: true in falco.yaml")
+}
+
+func (d *httpDecoder) decodeArray() error {
+	d.pos++ // [
+	d.skipSpace()
+	if d.peek() == ']' {
+		d.pos++
+	} else {
+		for {
+			if d.peek() != '{' {
+				return d.errorAt(d.pos, "", "want an alert object in the array")
+			}
+			if err := d.decodeAlert(d.nextAlert()); err != nil {
+				return err
+			}
+			d.skipSpace()
+			c := d.peek()
+			d.pos++
+			if c == ']' {
+				break
+			}
+			if c != ',' {
+				return d.errorAt(d.pos-1, "", "want ',' or ']' after an alert in the array")
+			}
+			d.skipSpace()
+		}
+	}
+	d.skipSpace()
+	if d.pos != len(d.data) {
+		return d.errorAt(d.pos, "", "unexpected data after the array")
+	}
+	return nil
+}
+
+// nextAlert returns a reset alert for the next decoded one, reusing earlier ones.
+func (d *httpDecoder) nextAlert() *alert {
+	if d.n == len(d.alerts) {
+		d.alerts = append(d.alerts, &alert{Fields: make([]field, 0, 32)})
+	}
+	a := d.alerts[d.n]
+	d.n++
+	a.reset()
+	return a
+}
+
+// decodeAlert decodes one alert object; d.pos is at its '{'.
+func (d *httpDecoder) decodeAlert(a *alert) error {
+	start := d.pos
+	d.pos++
+	var hasRule, hasPriority, hasTime bool
+	err := d.eachMember("", func(key []byte) error {
+		var err error
+		switch string(key) {
+		case "rule":
+			hasRule = true
+			err = d.stringInto(&a.Rule)
+		case "priority":
+			hasPriority = true
+			err = d.decodePriority(a)
+		case "time":
+			hasTime = true
+			err = d.decodeTime(a)
+		case "output":
+			err = d.optional(func() error { return d.stringInto(&a.Output) })
+		case "source":
+			err = d.optional(func() error { return d.stringInto(&a.Source) })
+		case "hostname":
+			err = d.optional(func() error { return d.stringInto(&a.Hostname) })
+		case "tags":
+			a.Tags = a.Tags[:0] // a repeated property replaces the earlier one
+			err = d.optional(func() error { return d.decodeTags(a) })
+		case "output_fields":
+			a.Fields = a.Fields[:0]
+			err = d.optional(func() error { return d.decodeOutputFields(a) })
+		default:
+			// Properties this receiver does not map (message, uuid, ...) are checked and skipped.
+			err = d.skipValue(0)
+		}
+		if err != nil {
+			return named(err, string(key))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	switch {
+	case !hasRule:
+		return d.errorAt(start, "rule", "missing")
+	case !hasPriority:
+		return d.errorAt(start, "priority", "missing")
+	case !hasTime:
+		return d.errorAt(start, "time", "missing")
+	}
+	return nil
+}
+
+// optional decodes a property that may be null, which leaves it unset.
+func (d *httpDecoder) optional(decode func() error) error {
+	if bytes.HasPrefix(d.data[d.pos:], nullLiteral) {
+		d.pos += len(nullLiteral)
+		return nil
+	}
+	return decode()
+}
+
+var nullLiteral = []byte("null")
+
+// eachMember walks the members of an object whose '{' was consumed, calling fn with d.pos at each
+// value; fn must consume the value. Errors of the object's own syntax are named path.
+func (d *httpDecoder) eachMember(path string, fn func(key []byte) error) error {
+	d.skipSpace()
+	if d.peek() == '}' {
+		d.pos++
+		return nil
+	}
+	for {
+		if d.peek() != '"' {
+			return d.errorAt(d.pos, path, "want a property name in double quotes")
+		}
+		key, err := d.rawString()
+		if err != nil {
+			return named(err, path)
+		}
+		d.skipSpace()
+		if d.peek() != ':' {
+			return d.errorAt(d.pos, path, "want ':' after a property name")
+		}
+		d.pos++
+		d.skipSpace()
+		if err := fn(key); err != nil {
+			return err
+		}
+		d.skipSpace()
+		c := d.peek()
+		d.pos++
+		switch c {
+		case ',':
+			d.skipSpace()
+		case '}':
+			return nil
+		default:
+			return d.errorAt(d.pos-1, path, "want ',' or '}' after a property")
+		}
+	}
+}
+
+func (d *httpDecoder) stringInto(dst *string) error {
+	if d.peek() != '"' {
+		return d.errorAt(d.pos, "", "want a string")
+	}
+	b, err := d.rawString()
+	if err != nil {
+		return err
+	}
+	*dst = d.keep(b)
+	return nil
+}
+
+func (d *httpDecoder) decodePriority(a *alert) error {
+	at := d.pos
+	if d.peek() != '"' {
+		return d.errorAt(at, "", `want a string such as "Critical"`)
+	}
+	b, err := d.rawString()
+	if err != nil {
+		return err
+	}
+	p, err := parsePriority(bytesString(b))
+	if err != nil {
+		return d.errorAt(at, "", err.Error())
+	}
+	a.Priority = p
+	return nil
+}
+
+func (d *httpDecoder) decodeTime(a *alert) error {
+	at := d.pos
+	if d.peek() != '"' {
+		return d.errorAt(at, "", `want an RFC 3339 string such as "2026-05-04T10:11:12.123456789Z"`)
+	}
+	b, err := d.rawString()
+	if err != nil {
+		return err
+	}
+	t, ok := parseAlertTime(b)
+	if !ok {
+		return d.errorAt(at, "", fmt.Sprintf(`%q is not an RFC 3339 time such as "2026-05-04T10:11:12.123456789Z"`, b))
+	}
+	a.Time = t
+	return nil
+}
+
+func (d *httpDecoder) decodeTags(a *alert) error {
+	if d.peek() != '[' {
+		return d.errorAt(d.pos, "", "want an array of strings")
+	}
+	d.pos++
+	d.skipSpace()
+	if d.peek() == ']' {
+		d.pos++
+		return nil
+	}
+	for {
+		if d.peek() != '"' {
+			return d.errorAt(d.pos, "", "want an array of strings")
+		}
+		b, err := d.rawString()
+		if err != nil {
+			return err
+		}
+		a.Tags = append(a.Tags, d.keep(b))
+		d.skipSpace()
+		c := d.peek()
+		d.pos++
+		switch c {
+		case ',':
+			d.skipSpace()
+		case ']':
+			return nil
+		default:
+			return d.errorAt(d.pos-1, "", "want ',' or ']' in the array")
+		}
+	}
+}
+
+// decodeOutputFields keeps Falco's JSON types: numbers stay ints or doubles, booleans stay
+// booleans, null (no value in this event) is dropped, and nested JSON (plugin fields) is kept as
+// its JSON text.
+func (d *httpDecoder) decodeOutputFields(a *alert) error {
+	if d.peek() != '{' {
+		return d.errorAt(d.pos, "", "want an object")
+	}
+	d.pos++
+	return d.eachMember("output_fields", func(key []byte) error {
+		v, keep, err := d.fieldValue()
+		if err != nil {
+			return named(err, "output_fields."+string(key))
+		}
+		if keep {
+			a.Fields = append(a.Fields, field{Key: d.keep(key), Value: v})
+		}
+		return nil
+	})
+}
+
+// fieldValue decodes one output_fields value; keep is false for null.
+func (d *httpDecoder) fieldValue() (v fieldValue, keep bool, err error) {
+	at := d.pos
+	switch c := d.peek(); {
+	case c == '"':
+		b, err := d.rawString()
+		if err != nil {
+			return v, false, err
+		}
+		return stringValue(d.keep(b)), true, nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		v, err := d.number()
+		return v, err == nil, err
+	case c == 't':
+		return fieldValue{Kind: kindBool, Bool: true}, true, d.literal("true")
+	case c == 'f':
+		return fieldValue{Kind: kindBool}, true, d.literal("false")
+	case c == 'n':
+		return v, false, d.literal("null")
+	case c == '{' || c == '[':
+		if err := d.skipValue(0); err != nil {
+			return v, false, err
+		}
+		return stringValue(d.keep(d.data[at:d.pos])), true, nil
+	}
+	return v, false, d.invalidValue()
+}
+
+// number decodes a JSON number: an integer that fits int64 becomes an int, one that does not
+// keeps its digits as a string (as typing a gRPC value would), anything else is a double.
+func (d *httpDecoder) number() (fieldValue, error) {
+	start := d.pos
+	end, isInt, ok := scanNumber(d.data, start)
+	if !ok {
+		return fieldValue{}, d.errorAt(start, "", "invalid number")
+	}
+	d.pos = end
+	text := d.data[start:end]
+	if isInt {
+		if n, ok := parseInt64(text); ok {
+			return fieldValue{Kind: kindInt, Int: n}, nil
+		}
+		return stringValue(d.keep(text)), nil
+	}
+	f, err := strconv.ParseFloat(bytesString(text), 64)
+	if err != nil { // beyond float64's range
+		return stringValue(d.keep(text)), nil
+	}
+	return fieldValue{Kind: kindDouble, Double: f}, nil
+}
+
+// scanNumber checks JSON's number grammar from i and returns where the number ends.
+func scanNumber(b []byte, i int) (end int, isInt, ok bool) {
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+		if i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			return i, false, false // JSON has no leading zeros
+		}
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i = skipDigits(b, i)
+	default:
+		return i, false, false
+	}
+	isInt = true
+	if i < len(b) && b[i] == '.' {
+		isInt = false
+		i++
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			return i, false, false
+		}
+		i = skipDigits(b, i)
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		isInt = false
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			return i, false, false
+		}
+		i = skipDigits(b, i)
+	}
+	return i, isInt, true
+}
+
+func skipDigits(b []byte, i int) int {
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// parseInt64 parses a grammar-checked JSON integer, reporting false when it overflows int64.
+func parseInt64(b []byte) (int64, bool) {
+	neg := b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	var u uint64
+	for _, c := range b {
+		if u > (1<<63)/10 {
+			return 0, false
+		}
+		u = u*10 + uint64(c-'0')
+		if u > 1<<63 {
+			return 0, false
+		}
+	}
+	if neg {
+		return -int64(u), true // -(1<<63) wraps to itself: MinInt64
+	}
+	if u > 1<<63-1 {
+		return 0, false
+	}
+	return int64(u), true
+}
+
+func (d *httpDecoder) literal(lit string) error {
+	if !bytes.HasPrefix(d.data[d.pos:], []byte(lit)) {
+		return d.invalidValue()
+	}
+	d.pos += len(lit)
+	return nil
+}
+
+func (d *httpDecoder) invalidValue() error {
+	if d.pos >= len(d.data) {
+		return d.errorAt(d.pos, "", "unexpected end of body")
+	}
+	return d.errorAt(d.pos, "", "invalid JSON value")
+}
+
+// skipValue checks and skips one JSON value of any type.
+func (d *httpDecoder) skipValue(depth int) error {
+	if depth > maxJSONDepth {
+		return d.errorAt(d.pos, "", "JSON nested too deeply")
+	}
+	switch c := d.peek(); {
+	case c == '"':
+		_, err := d.rawString()
+		return err
+	case c == '-' || (c >= '0' && c <= '9'):
+		end, _, ok := scanNumber(d.data, d.pos)
+		if !ok {
+			return d.errorAt(d.pos, "", "invalid number")
+		}
+		d.pos = end
+		return nil
+	case c == 't':
+		return d.literal("true")
+	case c == 'f':
+		return d.literal("false")
+	case c == 'n':
+		return d.literal("null")
+	case c == '{':
+		d.pos++
+		return d.eachMember("", func([]byte) error { return d.skipValue(depth + 1) })
+	case c == '[':
+		d.pos++
+		d.skipSpace()
+		if d.peek() == ']' {
+			d.pos++
+			return nil
+		}
+		for {
+			if err := d.skipValue(depth + 1); err != nil {
+				return err
+			}
+			d.skipSpace()
+			c := d.peek()
+			d.pos++
+			switch c {
+			case ',':
+				d.skipSpace()
+			case ']':
+				return nil
+			default:
+				return d.errorAt(d.pos-1, "", "want ',' or ']' in an array")
+			}
+		}
+	}
+	return d.invalidValue()
+}
+
+// rawString decodes the string at d.pos (its opening quote). The result views the body when the
+// string needs no unescaping, else d.scratch; either way it is only valid until the next call,
+// and keep copies what outlives the request.
+func (d *httpDecoder) rawString() ([]byte, error) {
+	start := d.pos + 1
+	i := start
+	plain := true // no escapes and all ASCII
+	for ; i < len(d.data); i++ {
+		c := d.data[i]
+		if c == '"' {
+			break
+		}
+		if c < 0x20 {
+			return nil, d.errorAt(i, "", "control character in a string (must be escaped)")
+		}
+		if c == '\\' {
+			plain = false
+			i++ // the escaped byte cannot end the string
+		} else if c >= utf8.RuneSelf {
+			plain = false
+		}
+	}
+	if i >= len(d.data) {
+		return nil, d.errorAt(d.pos, "", "unterminated string")
+	}
+	d.pos = i + 1
+	s := d.data[start:i]
+	if plain || (bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s)) {
+		return s, nil
+	}
+	return d.unescape(s, start)
+}
+
+// unescape resolves escapes; invalid UTF-8 and unpaired surrogates become U+FFFD, as
+// encoding/json and Falco's own JSON writer do.
+func (d *httpDecoder) unescape(s []byte, offset int) ([]byte, error) {
+	out := d.scratch[:0]
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRune(s[i:])
+			out = utf8.AppendRune(out, r) // RuneError for invalid bytes
+			i += size
+			continue
+		}
+		if c != '\\' {
+			out = append(out, c)
+			i++
+			continue
+		}
+		if i+1 >= len(s) {
+			return nil, d.errorAt(offset+i, "", "invalid escape in a string")
+		}
+		switch e := s[i+1]; e {
+		case '"', '\\', '/':
+			out = append(out, e)
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, ok := hex4(s[i+2:])
+			if !ok {
+				return nil, d.errorAt(offset+i, "", "invalid \\u escape in a string")
+			}
+			i += 6
+			if utf16.IsSurrogate(r) {
+				r2, ok := rune(-1), false
+				if i+1 < len(s) && s[i] == '\\' && s[i+1] == 'u' {
+					r2, ok = hex4(s[i+2:])
+				}
+				if dec := utf16.DecodeRune(r, r2); ok && dec != utf8.RuneError {
+					r = dec
+					i += 6
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			out = utf8.AppendRune(out, r)
+			continue
+		default:
+			return nil, d.errorAt(offset+i, "", "invalid escape in a string")
+		}
+		i += 2
+	}
+	d.scratch = out
+	return out, nil
+}
+
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// keep copies b into the arena and returns it as a string. Arena blocks are never written again
+// once handed out, so the strings stay valid in the pipeline after the body buffer is reused.
+func (d *httpDecoder) keep(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > arenaChunk/4 {
+		return string(b) // large values get their own allocation instead of wasting a block
+	}
+	if cap(d.arena)-len(d.arena) < len(b) {
+		d.arena = make([]byte, 0, arenaChunk)
+	}
+	start := len(d.arena)
+	d.arena = append(d.arena, b...)
+	return unsafe.String(&d.arena[start], len(b))
+}
+
+func (d *httpDecoder) peek() byte {
+	if d.pos < len(d.data) {
+		return d.data[d.pos]
+	}
+	return 0
+}
+
+func (d *httpDecoder) skipSpace() {
+	for d.pos < len(d.data) {
+		switch d.data[d.pos] {
+		case ' ', '\t', '\n', '\r':
+			d.pos++
+		default:
+			return
+		}
+	}
+}
+
+// named fills in the field of an error raised below the level that knows the field's name, so
+// the name is only built on the error path.
+func named(err error, field string) error {
+	if de, ok := err.(*decodeError); ok && de.Field == "" {
+		de.Field = field
+	}
+	return err
+}
+
+// errorAt builds a decodeError for the byte at offset; the line is counted only on this path.
+func (d *httpDecoder) errorAt(offset int, field, msg string) error {
+	offset = min(offset, len(d.data))
+	return &decodeError{Line: 1 + bytes.Count(d.data[:offset], []byte{'\n'}), Field: field, Msg: msg}
+}
+
+// parseAlertTime parses Falco's "2026-05-04T10:11:12.123456789Z" without allocating, and any
+// other RFC 3339 time (an offset, fewer digits) through the time package.
+func parseAlertTime(b []byte) (time.Time, bool) {
+	if t, ok := parseUTCTime(b); ok {
+		return t, true
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(b))
+	if err != nil {
+		return time.Time{}, false
+	}
+	return t.UTC(), true
+}
+
+// parseUTCTime handles YYYY-MM-DDTHH:MM:SS[.fraction]Z, the only form Falco writes.
+func parseUTCTime(b []byte) (time.Time, bool) {
+	if len(b) < 20 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' || b[len(b)-1] != 'Z' {
+		return time.Time{}, false
+	}
+	year, ok1 := digits(b[0:4])
+	month, ok2 := digits(b[5:7])
+	day, ok3 := digits(b[8:10])
+	hour, ok4 := digits(b[11:13])
+	minute, ok5 := digits(b[14:16])
+	sec, ok6 := digits(b[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	nanos := 0
+	if frac := b[19 : len(b)-1]; len(frac) > 0 {
+		if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
+			return time.Time{}, false
+		}
+		n, ok := digits(frac[1:])
+		if !ok {
+			return time.Time{}, false
+		}
+		for range 10 - len(frac) {
+			n *= 10
+		}
+		nanos = n
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nanos, time.UTC)
+	if t.Day() != day || int(t.Month()) != month { // 2026-02-30 would roll over
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+func digits(b []byte) (int, bool) {
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, len(b) > 0
+}

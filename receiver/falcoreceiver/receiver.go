@@ -1,0 +1,193 @@
+// Copyright The otelcol-falco Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package falcoreceiver // import "github.com/otelcol-falco/otelcol-falco/receiver/falcoreceiver"
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/collector/receiver/receiverhelper"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/otelcol-falco/otelcol-falco/receiver/falcoreceiver/internal/metadata"
+)
+
+// dataFormat labels the receiver's own telemetry (otelcol_receiver_accepted_log_records, ...).
+const dataFormat = "falco"
+
+// falcoReceiver is one configured falco receiver, shared by its logs and metrics pipelines.
+type falcoReceiver struct {
+	cfg       *Config
+	settings  receiver.Settings
+	logs      consumer.Logs    // nil without a logs pipeline
+	metrics   consumer.Metrics // nil without a metrics pipeline
+	counter   *eventCounter
+	telemetry *metadata.TelemetryBuilder
+	obsMetric *receiverhelper.ObsReport
+	onRemove  func()
+
+	connected atomic.Int64 // live gRPC subscriptions (0 or 1)
+
+	startOnce    sync.Once
+	shutdownOnce sync.Once
+	cancel       context.CancelFunc
+	wg           sync.WaitGroup
+	grpc         *grpcTransport
+	http         *httpTransport
+}
+
+func newFalcoReceiver(cfg *Config, set receiver.Settings, onRemove func()) (*falcoReceiver, error) {
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	obsMetric, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
+		ReceiverID: set.ID, ReceiverCreateSettings: set,
+	})
+	if err != nil {
+		return nil, err
+	}
+	r := &falcoReceiver{cfg: cfg, settings: set, telemetry: tb, obsMetric: obsMetric, onRemove: onRemove}
+	r.counter = newEventCounter(cfg.Metrics, r.reportOverflow)
+	return r, nil
+}
+
+// Start starts the configured transports and the metrics loop; later calls (from the second
+// pipeline sharing this receiver) do nothing.
+func (r *falcoReceiver) Start(_ context.Context, host component.Host) error {
+	var err error
+	r.startOnce.Do(func() { err = r.start(host) })
+	return err
+}
+
+func (r *falcoReceiver) start(host component.Host) error {
+	// Transports outlive Start's context: it ends when Start returns.
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	if err := r.registerTelemetryCallbacks(); err != nil {
+		return err
+	}
+	if r.cfg.GRPC.HasValue() {
+		t, err := newGRPCTransport(r.cfg.GRPC.Get(), r, host)
+		if err != nil {
+			return err
+		}
+		r.grpc = t
+		t.start(ctx, &r.wg)
+	}
+	if r.cfg.HTTP.HasValue() {
+		t, err := newHTTPTransport(r.cfg.HTTP.Get(), r)
+		if err != nil {
+			return err
+		}
+		if err := t.start(ctx, host); err != nil {
+			return err
+		}
+		r.http = t
+	}
+	if r.metrics != nil {
+		r.wg.Go(func() { r.emitMetricsLoop(ctx) })
+	}
+	return nil
+}
+
+func (r *falcoReceiver) registerTelemetryCallbacks() error {
+	return errors.Join(
+		r.telemetry.RegisterFalcoReceiverConnectedCallback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(r.connected.Load())
+			return nil
+		}),
+		r.telemetry.RegisterFalcoReceiverSeriesCallback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(int64(r.counter.seriesCount()))
+			return nil
+		}),
+	)
+}
+
+// Shutdown stops the transports, delivers what they still hold, and emits the final counts.
+func (r *falcoReceiver) Shutdown(ctx context.Context) error {
+	var err error
+	r.shutdownOnce.Do(func() {
+		if r.http != nil {
+			// Requests in flight finish their delivery before the final counts go out.
+			err = r.http.shutdown(ctx)
+		}
+		if r.cancel != nil {
+			r.cancel()
+			r.wg.Wait()
+			if r.metrics != nil {
+				err = errors.Join(err, r.emitMetrics(ctx))
+			}
+		}
+		r.telemetry.Shutdown()
+		r.onRemove()
+	})
+	return err
+}
+
+// consumeAlerts hands alerts to the pipelines: logs first, then the counts. A retryable refusal
+// is returned with nothing counted, so the transport can hold the alerts and offer them again
+// (gRPC) or tell the sender to retry (HTTP) without counting twice.
+func (r *falcoReceiver) consumeAlerts(ctx context.Context, obsrep *receiverhelper.ObsReport, alerts []*alert, received time.Time) error {
+	if len(alerts) == 0 {
+		return nil
+	}
+	var err error
+	if r.logs != nil {
+		logs := alertsToLogs(alerts, received)
+		ctx = obsrep.StartLogsOp(ctx)
+		err = r.logs.ConsumeLogs(ctx, logs)
+		obsrep.EndLogsOp(ctx, dataFormat, len(alerts), err)
+		if err != nil && !consumererror.IsPermanent(err) {
+			return err
+		}
+	}
+	// A permanent refusal is about the log data; the alerts still happened and are counted.
+	r.counter.count(alerts, received)
+	return err
+}
+
+func (r *falcoReceiver) emitMetricsLoop(ctx context.Context) {
+	ticker := time.NewTicker(r.cfg.Metrics.CollectionInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			if err := r.emitMetrics(ctx); err != nil {
+				// Counts are cumulative: the next interval carries everything again.
+				r.settings.Logger.Debug("falco.events not accepted by the metrics pipeline", zap.Error(err))
+			}
+		}
+	}
+}
+
+func (r *falcoReceiver) emitMetrics(ctx context.Context) error {
+	md := r.counter.snapshot(time.Now())
+	points := md.DataPointCount()
+	if points == 0 {
+		return nil
+	}
+	ctx = r.obsMetric.StartMetricsOp(ctx)
+	err := r.metrics.ConsumeMetrics(ctx, md)
+	r.obsMetric.EndMetricsOp(ctx, dataFormat, points, err)
+	return err
+}
+
+func (r *falcoReceiver) reportOverflow(first bool) {
+	r.telemetry.FalcoReceiverOverflowAlerts.Add(context.Background(), 1)
+	if first {
+		r.settings.Logger.Warn("falco.events reached metrics.max_series; further series are counted into one series marked otel.metric.overflow=true",
+			zap.Int("max_series", r.cfg.Metrics.MaxSeries))
+	}
+}
