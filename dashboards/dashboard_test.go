@@ -648,3 +648,16 @@ func TestCheckPromQLCatchesMistakes(t *testing.T) {
 		t.Errorf("valid expression reported: %v", errs)
 	}
 }
+
+func TestReadmePriorityTable(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range Priorities {
+		row := fmt.Sprintf("| %s | %d | `%s` |", p.Name, p.Number, p.Color)
+		if !strings.Contains(string(readme), row) {
+			t.Errorf("README.md priority table lacks %q", row)
+		}
+	}
+}

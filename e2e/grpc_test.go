@@ -14,12 +14,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"go.opentelemetry.io/collector/pdata/plog"
+
 	"github.com/otelcol-falco/otelcol-falco/internal/falcoemu"
 	"github.com/otelcol-falco/otelcol-falco/internal/testbed"
+	"github.com/otelcol-falco/otelcol-falco/processor/falcolabelprocessor"
 )
 
 // TestGRPCAlertsReachPrometheusAndLogs is the spine: 20,000 alerts over Falco's unix socket become
-// falco_events_total in a real Prometheus and 20,000 log records with every output field.
+// falco_events_total in a real Prometheus and 20,000 log records carrying every output field.
 func TestGRPCAlertsReachPrometheusAndLogs(t *testing.T) {
 	const total = 20000
 	socket := filepath.Join(t.TempDir(), "falco.sock")
@@ -29,8 +32,17 @@ func TestGRPCAlertsReachPrometheusAndLogs(t *testing.T) {
 	testbed.StartCollector(t, testbed.CollectorOptions{Configs: agentConfigs(), Env: env.vars()})
 	prom := testbed.StartPrometheus(t, []testbed.ScrapeTarget{{Job: "otelcol-falco", Addr: env.Prometheus}})
 
-	gen := newGenerator(t, falcoemu.GeneratorConfig{Seed: 1, Pods: 30, Priorities: falcoemu.AllPriorities()})
-	feed(t, emu, gen, total, 0)
+	// 25 rules × 20 pods × 8 priorities stays under the default max_series (10,000).
+	gen := newGenerator(t, falcoemu.GeneratorConfig{Seed: 1, Pods: 20, RuleCount: 25, Priorities: falcoemu.AllPriorities()})
+	sent := map[string]falcoemu.Alert{} // by output line, which carries the alert's nanosecond time
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for range total {
+		a := gen.Next()
+		sent[a.Output()] = a
+		require.True(t, emu.Enqueue(ctx, a))
+	}
+	require.Len(t, sent, total, "alerts must be distinguishable by output")
 
 	require.True(t, testbed.WaitFor(60*time.Second, func() bool { return sink.Count() >= total }),
 		"sink got %d of %d log records", sink.Count(), total)
@@ -41,37 +53,66 @@ func TestGRPCAlertsReachPrometheusAndLogs(t *testing.T) {
 	}), "sum(falco_events_total) = %v, want %d", sum, total)
 
 	want := gen.Tally().Snapshot()
-	byRule, err := prom.Query(`sum by (falco_rule) (falco_events_total)`)
+	assertSeriesSums(t, prom, `sum by (falco_rule) (falco_events_total)`, "falco_rule", want.ByRule)
+	assertSeriesSums(t, prom, `sum by (falco_priority) (falco_events_total)`, "falco_priority", want.ByPriority)
+	assertSeriesSums(t, prom, `sum by (k8s_namespace_name) (falco_events_total)`, "k8s_namespace_name", want.ByNamespace)
+	byPod, err := prom.Query(`sum by (k8s_namespace_name, k8s_pod_name) (falco_events_total)`)
 	require.NoError(t, err)
-	got := map[string]uint64{}
-	for _, s := range byRule {
-		got[s.Metric["falco_rule"]] = uint64(s.Value)
+	require.Len(t, byPod, len(want.ByPod))
+	for _, s := range byPod {
+		assert.Equal(t, float64(want.PodCount(s.Metric["k8s_namespace_name"], s.Metric["k8s_pod_name"])), s.Value, "%v", s.Metric)
 	}
-	assert.Equal(t, want.ByRule, got)
-
-	byPriority, err := prom.Query(`sum by (falco_priority) (falco_events_total)`)
-	require.NoError(t, err)
-	assert.Len(t, byPriority, 8, "all eight priorities")
 
 	records := sink.Records()
-	assert.Len(t, records, total)
+	require.Len(t, records, total)
 	assert.Equal(t, 0, sink.Duplicates())
-	rules := map[string]*falcoemu.Rule{}
-	for _, r := range gen.Rules() {
-		rules[r.Name] = r
+	for _, lr := range records {
+		a, ok := sent[lr.Body().Str()]
+		require.True(t, ok, "a record no alert was sent for: %q", lr.Body().Str())
+		assertCarriesFields(t, lr, a)
 	}
-	for i, lr := range records {
-		ruleAttr, ok := lr.Attributes().Get("falco.rule")
-		require.True(t, ok, "record %d has no falco.rule", i)
-		rule := rules[ruleAttr.Str()]
-		require.NotNil(t, rule, "unknown rule %q", ruleAttr.Str())
-		for _, key := range rule.Fields {
-			if _, ok := lr.Attributes().Get(key); !ok {
-				t.Fatalf("record %d (%s) lacks output field %q: %v", i, rule.Name, key, lr.Attributes().AsRaw())
-			}
+}
+
+// assertSeriesSums checks a `sum by (label)` query against the emulator's tally.
+func assertSeriesSums(t *testing.T, prom *testbed.Prometheus, query, label string, want map[string]uint64) {
+	t.Helper()
+	samples, err := prom.Query(query)
+	require.NoError(t, err)
+	got := map[string]uint64{}
+	for _, s := range samples {
+		got[s.Metric[label]] = uint64(s.Value)
+	}
+	assert.Equal(t, want, got, query)
+}
+
+// assertCarriesFields checks that every output field of the alert that has a value is on the log
+// record or its resource, under its Falco key or the semantic-convention key falcolabel maps it to.
+func assertCarriesFields(t *testing.T, lr plog.LogRecord, a falcoemu.Alert) {
+	t.Helper()
+	targets := falcolabelprocessor.DefaultTargets()
+	attrs := lr.Attributes()
+	for _, f := range a.Fields() {
+		if f.Value == nil || f.Value == falcoemu.NA || f.Value == "" {
+			continue // Falco's "no value": never an attribute
 		}
-		assert.Equal(t, "falco.alert", lr.EventName())
+		keys := []string{f.Key}
+		if to, ok := targets[f.Key]; ok {
+			keys = append(keys, to, "resource."+to)
+		}
+		found := slices.ContainsFunc(keys, func(k string) bool { _, ok := attrs.Get(k); return ok })
+		if !found && f.Key == "container.id" && f.Value == "host" {
+			found = true // a host alert: no container identity
+		}
+		if !found && (f.Key == "container.name" && f.Value == "host") {
+			found = true
+		}
+		require.True(t, found, "%s: field %s=%v missing from %v", a.Rule.Name, f.Key, f.Value, attrs.AsRaw())
 	}
+	for _, k := range []string{"falco.rule", "falco.priority", "falco.source", "falco.tags"} {
+		_, ok := attrs.Get(k)
+		require.True(t, ok, "missing %s", k)
+	}
+	assert.Equal(t, "falco.alert", lr.EventName())
 }
 
 // TestGRPCReconnects stops and restarts Falco five times during a stream: the collector never

@@ -11,6 +11,8 @@
 //
 // It exits when the count is delivered (gRPC: handed out to clients; HTTP: answered
 // 2xx or given up on), after -linger if set, or on SIGINT/SIGTERM, stopping cleanly.
+// Exit status: 0, or 1 when -drain-timeout expired before gRPC clients took every alert
+// (or on a setup error), 2 on a usage error.
 package main
 
 import (
@@ -27,6 +29,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -301,6 +304,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	genCtx, stopGen := context.WithCancel(ctx)
 	defer stopGen()
 	var wg sync.WaitGroup
+	var gaveUp atomic.Bool
 	var httpSender *falcoemu.HTTPSender
 	var httpStats falcoemu.HTTPStats
 	var gens []*falcoemu.Generator
@@ -322,6 +326,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 			if err := gs.WaitHandedOut(dctx, gs.Enqueued()); err != nil && genCtx.Err() == nil {
 				logf("gave up waiting for gRPC clients: %d of %d handed out", gs.HandedOut(), gs.Enqueued())
+				gaveUp.Store(true)
 			}
 		}()
 	}
@@ -481,6 +486,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		status = "stopped"
 	}
 	logf("%s: generated=%d delivered=%d in %.2fs (%.0f/s)", status, s.Generated, s.Total, elapsed.Seconds(), s.Rate)
+	if gaveUp.Load() {
+		return 1
+	}
 	return 0
 }
 

@@ -147,6 +147,7 @@ func (t *Tally) Snapshot() TallySnapshot {
 	s := TallySnapshot{
 		ByRule: map[string]uint64{}, ByPriority: map[string]uint64{}, BySource: map[string]uint64{},
 		ByNamespace: map[string]uint64{}, ByEvtType: map[string]uint64{}, ByTag: map[string]uint64{},
+		ByPod: []PodCount{}, ByRulePod: []RulePodCount{}, ByRulePrio: []RulePriorityCount{},
 	}
 	pods := map[pk]uint64{}
 	rulePods := map[rpk]uint64{}

@@ -51,13 +51,13 @@ func (idx *fieldIndex) find(key string) (fieldEntry, bool) {
 }
 
 func fieldHash(key string) uint32 {
-	n := len(key)
+	n := uint(len(key))
 	if n == 0 {
 		return 0
 	}
 	h := uint32(n) * 0x9e3779b1
 	h ^= uint32(key[n-1]) * 0x85ebca77
 	h ^= uint32(key[n/2]) * 0xc2b2ae3d
-	h ^= uint32(key[n*3/4]) * 0x27d4eb2f
+	h ^= uint32(key[(n*3)/4]) * 0x27d4eb2f
 	return h ^ h>>15
 }

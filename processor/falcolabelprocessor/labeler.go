@@ -9,8 +9,17 @@ import "go.opentelemetry.io/collector/pdata/pcommon"
 type hit struct {
 	pos    int32 // position in the attribute map
 	source int32
-	remove bool
+	status readStatus
 	value  pcommon.Value // points into the map: valid until attributes are removed or added
+}
+
+// targetState is what the current call resolved for one target.
+type targetState struct {
+	gen    uint32 // == labeler.gen once resolved for the current call
+	found  bool   // a value was resolved
+	gated  bool   // dropped by the host-event rule
+	winner int32  // the source that gave the value
+	value  mappedValue
 }
 
 // labeler maps the attributes of one record or data point at a time. It keeps its scratch space
@@ -22,13 +31,11 @@ type labeler struct {
 
 	hits      []hit
 	sourceHit []int32 // per source: index into hits, -1 when absent
+	writes    []int32 // record-level targets resolved by the current call
+	removeAt  []bool  // per attribute position: remove it; all false between calls
 
-	gen       uint32        // labels the current call in targetGen
-	targetGen []uint32      // per target: == gen once resolved for the current call
-	found     []bool        // per target: a value was resolved
-	gated     []bool        // per target: dropped by the host-event rule
-	values    []mappedValue // per target: the resolved value
-	winner    []int32       // per target: the source that gave the value
+	gen     uint32        // tells the current call's targetState apart
+	targets []targetState // per target
 
 	// removedAny tells whether labeling removed attributes since reset, which is the only way
 	// two distinct metric series can end up with the same identity.
@@ -40,11 +47,7 @@ func newLabeler(t *table, keepOriginal bool) *labeler {
 		table:        t,
 		keepOriginal: keepOriginal,
 		sourceHit:    make([]int32, len(t.sources)),
-		targetGen:    make([]uint32, len(t.targets)),
-		found:        make([]bool, len(t.targets)),
-		gated:        make([]bool, len(t.targets)),
-		values:       make([]mappedValue, len(t.targets)),
-		winner:       make([]int32, len(t.targets)),
+		targets:      make([]targetState, len(t.targets)),
 	}
 	for i := range l.sourceHit {
 		l.sourceHit[i] = -1
@@ -68,27 +71,27 @@ func (h *recordHints) isHostEvent() bool {
 func (l *labeler) label(attrs pcommon.Map) {
 	l.gen++
 	if l.gen == 0 { // wrapped: stale marks could look current
-		clear(l.targetGen)
+		clear(l.targets)
 		l.gen = 1
 	}
-	l.hits = l.hits[:0]
 	var hints recordHints
 
-	index := &l.table.index
+	index, sourceHit, hits := &l.table.index, l.sourceHit, l.hits[:0]
 	pos := int32(0)
 	for key, v := range attrs.All() {
 		if entry, ok := index.find(key); ok {
 			if entry.hint != hintNone {
 				hints.note(entry.hint, v)
 			}
-			if entry.source >= 0 && l.sourceHit[entry.source] < 0 {
-				l.sourceHit[entry.source] = int32(len(l.hits))
-				l.hits = append(l.hits, hit{pos: pos, source: entry.source, value: v})
+			if entry.source >= 0 && sourceHit[entry.source] < 0 {
+				sourceHit[entry.source] = int32(len(hits))
+				hits = append(hits, hit{pos: pos, source: entry.source, status: statusOf(v), value: v})
 			}
 		}
 		pos++
 	}
-	if len(l.hits) == 0 {
+	l.hits = hits
+	if len(hits) == 0 {
 		return
 	}
 
@@ -97,8 +100,8 @@ func (l *labeler) label(attrs pcommon.Map) {
 		l.removeOriginals(attrs)
 	}
 	l.writeRecordTargets(attrs)
-	for i := range l.hits {
-		l.sourceHit[l.hits[i].source] = -1
+	for i := range hits {
+		sourceHit[hits[i].source] = -1
 	}
 }
 
@@ -126,20 +129,24 @@ func (h *recordHints) note(kind hint, v pcommon.Value) {
 }
 
 // resolve picks, for every target a hit can fill, the first source in priority order whose
-// value is real and converts.
+// value is real and converts. (The hot loops below keep slices in locals so that the compiler
+// need not reload them after every store.)
 func (l *labeler) resolve(hints *recordHints) {
+	hits, sourceHit, states := l.hits, l.sourceHit, l.targets
+	sources, targets := l.table.sources, l.table.targets
+	gen := l.gen
+	l.writes = l.writes[:0]
 	host := hints.isHostEvent()
 	fileChecked, file := false, false
-	for i := range l.hits {
-		tid := l.table.sources[l.hits[i].source].target
-		if l.targetGen[tid] == l.gen {
+	for i := range hits {
+		tid := sources[hits[i].source].target
+		st := &states[tid]
+		if st.gen == gen {
 			continue
 		}
-		l.targetGen[tid] = l.gen
-		l.found[tid] = false
-		tgt := &l.table.targets[tid]
-		l.gated[tid] = host && tgt.container
-		if l.gated[tid] {
+		tgt := &targets[tid]
+		st.gen, st.found, st.gated = gen, false, host && tgt.container
+		if st.gated {
 			continue
 		}
 		if tgt.fileOnly {
@@ -151,12 +158,12 @@ func (l *labeler) resolve(hints *recordHints) {
 			}
 		}
 		for _, sid := range tgt.sources {
-			h := l.sourceHit[sid]
-			if h < 0 {
-				continue
-			}
-			if readAs(&l.values[tid], l.hits[h].value, l.table.sources[sid].conv) {
-				l.winner[tid], l.found[tid] = sid, true
+			h := sourceHit[sid]
+			if h >= 0 && hits[h].status == readValue && readAs(&st.value, hits[h].value, sources[sid].conv) {
+				st.winner, st.found = sid, true
+				if !tgt.resource {
+					l.writes = append(l.writes, tid)
+				}
 				break
 			}
 		}
@@ -167,59 +174,52 @@ func (l *labeler) resolve(hints *recordHints) {
 // host-event rule, or whose target got a value (from them or a field of higher priority). A
 // record-level field mapped onto its own name (user.name) is the result and stays.
 func (l *labeler) removeOriginals(attrs pcommon.Map) {
+	hits, states, sources := l.hits, l.targets, l.table.sources
+	n := attrs.Len()
+	if len(l.removeAt) < n {
+		l.removeAt = make([]bool, n)
+	}
+	removeAt := l.removeAt[:n]
 	removing := false
-	for i := range l.hits {
-		h := &l.hits[i]
-		status := statusOf(h.value)
-		if status == readUnsupported {
-			h.remove = false
-			continue
+	for i := range hits {
+		h := &hits[i]
+		src := &sources[h.source]
+		st := &states[src.target]
+		if h.status == readNoValue || (h.status == readValue && (st.gated || (st.found && !src.inPlace))) {
+			removeAt[h.pos] = true
+			removing = true
 		}
-		src := &l.table.sources[h.source]
-		tid := src.target
-		h.remove = status == readNoValue || l.gated[tid] || (l.found[tid] && !src.inPlace)
-		removing = removing || h.remove
 	}
 	if !removing {
 		return
 	}
 	l.removedAny = true
-	pos, next := int32(0), 0
-	attrs.RemoveIf(func(key string, _ pcommon.Value) bool {
-		p := pos
+	// RemoveIf visits attributes in order, so the position says which ones; handles in hits
+	// are stale from here on.
+	pos := 0
+	attrs.RemoveIf(func(string, pcommon.Value) bool {
+		remove := removeAt[pos]
 		pos++
-		for next < len(l.hits) && l.hits[next].pos < p {
-			next++
-		}
-		if next == len(l.hits) || l.hits[next].pos != p {
-			return false
-		}
-		h := &l.hits[next]
-		// The key check guards against a map that iterates differently than it removes.
-		return h.remove && key == l.table.sources[h.source].key
+		return remove
 	})
+	clear(removeAt)
 }
 
 // writeRecordTargets writes the record-level results (process.*, user.*, file.path).
 func (l *labeler) writeRecordTargets(attrs pcommon.Map) {
-	for i := range l.hits {
-		src := &l.table.sources[l.hits[i].source]
-		tid := src.target
-		tgt := &l.table.targets[tid]
-		if tgt.resource || !l.found[tid] || l.winner[tid] != l.hits[i].source {
-			continue // resource-level, no value, or written through its winning source
-		}
-		if src.inPlace && src.conv == ConversionNone {
+	for _, tid := range l.writes {
+		st := &l.targets[tid]
+		if src := &l.table.sources[st.winner]; src.inPlace && src.conv == convKeep {
 			continue // already in place, unchanged
 		}
-		l.values[tid].put(attrs, tgt.key)
+		st.value.put(attrs, l.table.targets[tid].key)
 	}
 }
 
-// resourceValue returns the value the current record gives a resource-level target.
-func (l *labeler) resourceValue(tid int32) (mappedValue, bool) {
-	if l.targetGen[tid] != l.gen || !l.found[tid] {
-		return mappedValue{}, false
+// resourceValue returns the value the current record gives a resource-level target, or nil.
+func (l *labeler) resourceValue(tid int32) *mappedValue {
+	if st := &l.targets[tid]; st.gen == l.gen && st.found {
+		return &st.value
 	}
-	return l.values[tid], true
+	return nil
 }

@@ -38,7 +38,7 @@ type fieldEntry struct {
 type source struct {
 	key    string
 	target int32
-	conv   Conversion
+	conv   conversion
 	// inPlace: a record-level field mapped onto its own name (user.name), which is its own result.
 	inPlace bool
 }
@@ -82,7 +82,7 @@ func compileTable(mappings []Mapping) *table {
 		}
 		src := int32(len(t.sources))
 		inPlace := m.From == m.To && !t.targets[id].resource
-		t.sources = append(t.sources, source{key: m.From, target: id, conv: m.Type, inPlace: inPlace})
+		t.sources = append(t.sources, source{key: m.From, target: id, conv: compileConversion(m.Type), inPlace: inPlace})
 		t.targets[id].sources = append(t.targets[id].sources, src)
 		entries[m.From] = fieldEntry{source: src, hint: hintFields[m.From]}
 	}
@@ -93,6 +93,29 @@ func compileTable(mappings []Mapping) *table {
 	}
 	t.index = newFieldIndex(entries)
 	return t
+}
+
+// conversion is Conversion compiled to a number for the hot path.
+type conversion uint8
+
+const (
+	convKeep conversion = iota
+	convString
+	convInt
+	convStringSlice
+)
+
+func compileConversion(c Conversion) conversion {
+	switch c {
+	case ConversionString:
+		return convString
+	case ConversionInt:
+		return convInt
+	case ConversionStringSlice:
+		return convStringSlice
+	default:
+		return convKeep
+	}
 }
 
 func isResourceKey(key string) bool {

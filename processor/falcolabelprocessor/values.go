@@ -63,7 +63,7 @@ func statusOf(v pcommon.Value) readStatus {
 
 // readAs reads v converted as c into dst; it reports false when v holds no value or cannot be
 // converted (e.g. proc.pid "abc" as int), and then leaves dst alone.
-func readAs(dst *mappedValue, v pcommon.Value, c Conversion) bool {
+func readAs(dst *mappedValue, v pcommon.Value, c conversion) bool {
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
 		s := v.Str()
@@ -74,7 +74,7 @@ func readAs(dst *mappedValue, v pcommon.Value, c Conversion) bool {
 	case pcommon.ValueTypeInt:
 		n := v.Int()
 		switch c {
-		case ConversionString, ConversionStringSlice:
+		case convString, convStringSlice:
 			return setFromString(dst, strconv.FormatInt(n, 10), c)
 		default:
 			*dst = mappedValue{kind: kindInt, num: n}
@@ -83,9 +83,9 @@ func readAs(dst *mappedValue, v pcommon.Value, c Conversion) bool {
 	case pcommon.ValueTypeDouble:
 		f := v.Double()
 		switch c {
-		case ConversionString, ConversionStringSlice:
+		case convString, convStringSlice:
 			return setFromString(dst, strconv.FormatFloat(f, 'g', -1, 64), c)
-		case ConversionInt:
+		case convInt:
 			if f != math.Trunc(f) || math.Abs(f) >= 1<<63 {
 				return false
 			}
@@ -98,9 +98,9 @@ func readAs(dst *mappedValue, v pcommon.Value, c Conversion) bool {
 	case pcommon.ValueTypeBool:
 		b := v.Bool()
 		switch c {
-		case ConversionString, ConversionStringSlice:
+		case convString, convStringSlice:
 			return setFromString(dst, strconv.FormatBool(b), c)
-		case ConversionInt:
+		case convInt:
 			return false
 		default:
 			*dst = mappedValue{kind: kindBool}
@@ -114,15 +114,15 @@ func readAs(dst *mappedValue, v pcommon.Value, c Conversion) bool {
 	}
 }
 
-func setFromString(dst *mappedValue, s string, c Conversion) bool {
+func setFromString(dst *mappedValue, s string, c conversion) bool {
 	switch c {
-	case ConversionInt:
+	case convInt:
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
 			return false
 		}
 		*dst = mappedValue{kind: kindInt, num: n}
-	case ConversionStringSlice:
+	case convStringSlice:
 		*dst = mappedValue{kind: kindStrSlice, str: s}
 	default:
 		*dst = mappedValue{kind: kindStr, str: s}
@@ -148,7 +148,7 @@ func (v mappedValue) put(m pcommon.Map, key string) {
 }
 
 // appendKey appends an unambiguous encoding of v, so equal workload keys mean equal values.
-func (v mappedValue) appendKey(buf []byte) []byte {
+func (v *mappedValue) appendKey(buf []byte) []byte {
 	buf = append(buf, byte(v.kind))
 	switch v.kind {
 	case kindStr, kindStrSlice:

@@ -88,7 +88,7 @@ func (w *workloads) workloadOf(class int32, l *labeler) int32 {
 		if preset[i] {
 			continue // the resource's own value wins, so the record's does not tell workloads apart
 		}
-		if v, ok := l.resourceValue(tid); ok {
+		if v := l.resourceValue(tid); v != nil {
 			buf = binary.AppendUvarint(buf, uint64(i))
 			buf = v.appendKey(buf)
 		}
@@ -104,8 +104,8 @@ func (w *workloads) workloadOf(class int32, l *labeler) int32 {
 		if preset[i] {
 			continue
 		}
-		if v, ok := l.resourceValue(tid); ok {
-			wl.values = append(wl.values, identityValue{key: w.table.targets[tid].key, value: v})
+		if v := l.resourceValue(tid); v != nil {
+			wl.values = append(wl.values, identityValue{key: w.table.targets[tid].key, value: *v})
 		}
 	}
 	w.list = append(w.list, wl)

@@ -17,7 +17,7 @@ const (
 	// MITRE ATT&CK references parsed out of the tags, for SIEM rules keyed on them.
 	attrMitreTactics    = "falco.mitre.tactics"
 	attrMitreTechniques = "falco.mitre.techniques"
-	attrOverflow = "otel.metric.overflow"
+	attrOverflow        = "otel.metric.overflow"
 
 	attrHostName    = "host.name"
 	attrServiceName = "service.name"
@@ -95,4 +95,21 @@ func typedFromString(key, s string) fieldValue {
 		}
 	}
 	return stringValue(s)
+}
+
+// evtTimeField is the output field Falco fills from the alert's time: epoch nanoseconds in its
+// JSON output, but a clock string ("06:55:04.123456789") over gRPC.
+const evtTimeField = "evt.time"
+
+// alignGRPCFields makes a gRPC alert's fields match what Falco's JSON output carries: evt.time
+// becomes the alert time in epoch nanoseconds, as in JSON.
+func alignGRPCFields(a *alert) {
+	if a.Time.IsZero() {
+		return
+	}
+	for i := range a.Fields {
+		if f := &a.Fields[i]; f.Key == evtTimeField && f.Value.Kind == kindString {
+			f.Value = fieldValue{Kind: kindInt, Int: a.Time.UnixNano()}
+		}
+	}
 }

@@ -136,6 +136,7 @@ func decodeResponse(b []byte, a *alert) error {
 	if a.Source == "" && deprecatedSource >= 0 {
 		a.Source = deprecatedSources[deprecatedSource]
 	}
+	alignGRPCFields(a)
 	return nil
 }
 

@@ -31,6 +31,7 @@ func readSensitiveFileResponse() *outputs.Response {
 		Tags:             []string{"T1555", "container", "filesystem", "host", "maturity_stable", "mitre_credential_access"},
 		OutputFields: map[string]string{
 			"evt.type":       "openat",
+			"evt.time":       "06:55:04.123456789",
 			"fd.name":        "/etc/shadow",
 			"user.name":      "root",
 			"user.uid":       "0",
@@ -70,6 +71,7 @@ func alertFromResponse(r *outputs.Response) *alert {
 	for k, v := range r.GetOutputFields() {
 		a.Fields = append(a.Fields, field{Key: k, Value: typedFromString(k, v)})
 	}
+	alignGRPCFields(a)
 	sortFields(a)
 	return a
 }
@@ -122,6 +124,7 @@ func TestCodecTypesFieldsLikeJSON(t *testing.T) {
 	assert.Equal(t, fieldValue{Kind: kindInt}, byKey["user.uid"])
 	assert.Equal(t, stringValue("<NA>"), byKey["proc.aname[3]"])
 	assert.Equal(t, stringValue("3ad7b26ded6d"), byKey["container.id"])
+	assert.Equal(t, fieldValue{Kind: kindInt, Int: alertTime.UnixNano()}, byKey["evt.time"], "as in Falco's JSON")
 }
 
 func TestCodecRejectsMalformedInput(t *testing.T) {

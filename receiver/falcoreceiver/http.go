@@ -17,8 +17,10 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/confighttp/xconfighttp"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.uber.org/zap"
 )
 
@@ -79,7 +81,11 @@ func newHTTPTransport(cfg *HTTPConfig, r *falcoReceiver) (*httpTransport, error)
 // from confighttp; only routing and the alert handler are ours.
 func (t *httpTransport) start(ctx context.Context, host component.Host) error {
 	srv, err := t.cfg.ServerConfig.ToServer(ctx, host.GetExtensions(), t.r.settings.TelemetrySettings,
-		http.HandlerFunc(t.handleAlerts), confighttp.WithErrorHandler(writeErrorHandler))
+		http.HandlerFunc(t.handleAlerts), confighttp.WithErrorHandler(writeErrorHandler),
+		// Falco sends one alert per request: a span and HTTP metrics per request would cost about
+		// as much CPU as the alert itself. The receiver's own telemetry (otelcol_receiver_*, with
+		// transport=http, and its span per delivery) accounts for every request's alerts.
+		xconfighttp.WithOtelHTTPOptions(otelhttp.WithFilter(func(*http.Request) bool { return false })))
 	if err != nil {
 		return fmt.Errorf("falco http: %w", err)
 	}

@@ -9,9 +9,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptrace"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -31,6 +33,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
+	"github.com/otelcol-falco/otelcol-falco/internal/falcoemu"
 	"github.com/otelcol-falco/otelcol-falco/receiver/falcoreceiver/internal/metadata"
 )
 
@@ -173,7 +176,9 @@ func TestHTTPRecordOfAnAlert(t *testing.T) {
 	assert.Equal(t, terminalShellTime, lr.Timestamp().AsTime())
 	assert.Equal(t, plog.SeverityNumberInfo2, lr.SeverityNumber())
 	assert.Equal(t, "Notice", lr.SeverityText())
-	assert.Equal(t, map[string]any{
+	// The attributes the HTTP decoding decides; the conversion adds others (see convert_test.go).
+	attrs := lr.Attributes().AsRaw()
+	for k, want := range map[string]any{
 		"falco.rule":     "Terminal shell in container",
 		"falco.priority": "notice",
 		"falco.source":   "syscall",
@@ -194,7 +199,12 @@ func TestHTTPRecordOfAnAlert(t *testing.T) {
 		"user.loginuid":  int64(-1),
 		"user.name":      "root",
 		"user.uid":       int64(0),
-	}, lr.Attributes().AsRaw())
+	} {
+		assert.Equal(t, want, attrs[k], k)
+	}
+	for _, k := range []string{"proc.aname[3]", "container.image.repository"} {
+		assert.NotContains(t, attrs, k, "null values are dropped")
+	}
 }
 
 func TestHTTPRejects(t *testing.T) {
@@ -418,4 +428,94 @@ func TestLoadHTTPConfig(t *testing.T) {
 	t.Run("empty endpoint", func(t *testing.T) {
 		assert.ErrorContains(t, loadConfig(t, "http_empty_endpoint").Validate(), "http.endpoint: empty")
 	})
+}
+
+// TestHTTPAndGRPCGiveTheSameTelemetry decodes the same emulated alerts from Falco's JSON (http)
+// and from its gRPC response: the log records match, and so do the falco.events series.
+func TestHTTPAndGRPCGiveTheSameTelemetry(t *testing.T) {
+	gen, err := falcoemu.NewGenerator(falcoemu.GeneratorConfig{Seed: 1, Pods: 20, K8sMeta: true, Priorities: falcoemu.AllPriorities()})
+	require.NoError(t, err)
+	const count = 2000
+	var (
+		dec                 httpDecoder
+		overHTTP, overGRPC  []*alert
+		received            = time.Now()
+		reconciled, checked int
+	)
+	for range count {
+		a := gen.Next()
+		decoded, err := dec.decode(a.AppendJSON(nil))
+		require.NoError(t, err)
+		h := *decoded[0]
+		h.Fields, h.Tags = slices.Clone(h.Fields), slices.Clone(h.Tags) // dec reuses its alerts
+		g := &alert{}
+		require.NoError(t, decodeResponse(a.AppendProto(nil), g))
+		overHTTP, overGRPC = append(overHTTP, &h), append(overGRPC, g)
+	}
+
+	httpLogs, grpcLogs := alertsToLogs(overHTTP, received), alertsToLogs(overGRPC, received)
+	require.Equal(t, httpLogs.ResourceLogs().Len(), grpcLogs.ResourceLogs().Len())
+	for i := range httpLogs.ResourceLogs().Len() {
+		hr, gr := httpLogs.ResourceLogs().At(i), grpcLogs.ResourceLogs().At(i)
+		assert.Equal(t, gr.Resource().Attributes().AsRaw(), hr.Resource().Attributes().AsRaw())
+		hl, gl := hr.ScopeLogs().At(0).LogRecords(), gr.ScopeLogs().At(0).LogRecords()
+		require.Equal(t, gl.Len(), hl.Len())
+		for j := range hl.Len() {
+			h, g := hl.At(j), gl.At(j)
+			assert.Equal(t, g.Timestamp(), h.Timestamp())
+			assert.Equal(t, g.Body().Str(), h.Body().Str())
+			assert.Equal(t, g.SeverityNumber(), h.SeverityNumber())
+			ha, ga := h.Attributes().AsRaw(), g.Attributes().AsRaw()
+			reconciled += reconcileGRPCRendering(ga, ha)
+			require.Equal(t, ga, ha)
+			checked++
+		}
+	}
+	require.Equal(t, count, checked)
+	t.Logf("%d alerts: identical records; %d gRPC attributes differed only by Falco's gRPC rendering (<NA>, evt.time)", count, reconciled)
+
+	httpCounter, grpcCounter := newEventCounter(defaultMetricsConfig(), nil), newEventCounter(defaultMetricsConfig(), nil)
+	httpCounter.count(overHTTP, received)
+	grpcCounter.count(overGRPC, received)
+	assert.Equal(t, seriesOf(grpcCounter), seriesOf(httpCounter), "the same falco.events series")
+}
+
+// reconcileGRPCRendering rewrites, in the attributes of a record that came over gRPC, the two
+// places where Falco's gRPC output itself renders an event differently from its JSON output, when
+// the JSON record has the equivalent: a field without a value is "<NA>" over gRPC and null
+// (dropped) in JSON, and evt.time is a clock string over gRPC and integer nanoseconds in JSON.
+// It returns how many attributes it rewrote.
+func reconcileGRPCRendering(overGRPC, overJSON map[string]any) int {
+	n := 0
+	for k, v := range overGRPC {
+		_, inJSON := overJSON[k]
+		switch {
+		case v == noValue && !inJSON:
+			delete(overGRPC, k)
+			n++
+		case k == "evt.time":
+			clock, _ := v.(string)
+			nanos, ok := overJSON[k].(int64)
+			if ok && clock == time.Unix(0, nanos).UTC().Format("15:04:05.000000000") {
+				overGRPC[k] = nanos
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// seriesOf renders a counter's series as "host|attr=value,...|count".
+func seriesOf(c *eventCounter) []string {
+	var out []string
+	rms := c.snapshot(time.Now()).ResourceMetrics()
+	for i := range rms.Len() {
+		host, _ := rms.At(i).Resource().Attributes().Get(attrHostName)
+		dps := rms.At(i).ScopeMetrics().At(0).Metrics().At(0).Sum().DataPoints()
+		for j := range dps.Len() {
+			out = append(out, fmt.Sprintf("%s|%v|%d", host.Str(), dps.At(j).Attributes().AsRaw(), dps.At(j).IntValue()))
+		}
+	}
+	slices.Sort(out)
+	return out
 }

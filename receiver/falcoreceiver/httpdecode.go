@@ -44,7 +44,8 @@ type httpDecoder struct {
 	data    []byte
 	pos     int
 	arena   []byte   // current block; only the part beyond len is ever written
-	scratch []byte   // unescaping
+	scratch []byte   // unescaping values
+	keyBuf  []byte   // unescaping property names, so a value never overwrites its name
 	alerts  []*alert // alerts[:n] hold the current body's alerts; the rest wait for reuse
 	n       int
 }
@@ -158,8 +159,13 @@ func (d *httpDecoder) decodeAlert(a *alert) error {
 			a.Fields = a.Fields[:0]
 			err = d.optional(func() error { return d.decodeOutputFields(a) })
 		default:
-			// Properties this receiver does not map (message, uuid, ...) are checked and skipped.
-			err = d.skipValue(0)
+			// Properties this receiver does not map (message, uuid, ...) are checked and skipped;
+			// nested names reuse the key buffer, so the name is copied first for the error path.
+			name := string(key)
+			if err := d.skipValue(0); err != nil {
+				return named(err, name)
+			}
+			return nil
 		}
 		if err != nil {
 			return named(err, string(key))
@@ -203,7 +209,7 @@ func (d *httpDecoder) eachMember(path string, fn func(key []byte) error) error {
 		if d.peek() != '"' {
 			return d.errorAt(d.pos, path, "want a property name in double quotes")
 		}
-		key, err := d.rawString()
+		key, err := d.rawString(&d.keyBuf)
 		if err != nil {
 			return named(err, path)
 		}
@@ -234,7 +240,7 @@ func (d *httpDecoder) stringInto(dst *string) error {
 	if d.peek() != '"' {
 		return d.errorAt(d.pos, "", "want a string")
 	}
-	b, err := d.rawString()
+	b, err := d.rawString(&d.scratch)
 	if err != nil {
 		return err
 	}
@@ -247,7 +253,7 @@ func (d *httpDecoder) decodePriority(a *alert) error {
 	if d.peek() != '"' {
 		return d.errorAt(at, "", `want a string such as "Critical"`)
 	}
-	b, err := d.rawString()
+	b, err := d.rawString(&d.scratch)
 	if err != nil {
 		return err
 	}
@@ -264,7 +270,7 @@ func (d *httpDecoder) decodeTime(a *alert) error {
 	if d.peek() != '"' {
 		return d.errorAt(at, "", `want an RFC 3339 string such as "2026-05-04T10:11:12.123456789Z"`)
 	}
-	b, err := d.rawString()
+	b, err := d.rawString(&d.scratch)
 	if err != nil {
 		return err
 	}
@@ -290,7 +296,7 @@ func (d *httpDecoder) decodeTags(a *alert) error {
 		if d.peek() != '"' {
 			return d.errorAt(d.pos, "", "want an array of strings")
 		}
-		b, err := d.rawString()
+		b, err := d.rawString(&d.scratch)
 		if err != nil {
 			return err
 		}
@@ -318,12 +324,13 @@ func (d *httpDecoder) decodeOutputFields(a *alert) error {
 	}
 	d.pos++
 	return d.eachMember("output_fields", func(key []byte) error {
+		k := d.keep(key) // before the value: a nested object's names reuse the key buffer
 		v, keep, err := d.fieldValue()
 		if err != nil {
-			return named(err, "output_fields."+string(key))
+			return named(err, "output_fields."+k)
 		}
 		if keep {
-			a.Fields = append(a.Fields, field{Key: d.keep(key), Value: v})
+			a.Fields = append(a.Fields, field{Key: k, Value: v})
 		}
 		return nil
 	})
@@ -334,7 +341,7 @@ func (d *httpDecoder) fieldValue() (v fieldValue, keep bool, err error) {
 	at := d.pos
 	switch c := d.peek(); {
 	case c == '"':
-		b, err := d.rawString()
+		b, err := d.rawString(&d.scratch)
 		if err != nil {
 			return v, false, err
 		}
@@ -473,7 +480,7 @@ func (d *httpDecoder) skipValue(depth int) error {
 	}
 	switch c := d.peek(); {
 	case c == '"':
-		_, err := d.rawString()
+		_, err := d.rawString(&d.scratch)
 		return err
 	case c == '-' || (c >= '0' && c <= '9'):
 		end, _, ok := scanNumber(d.data, d.pos)
@@ -519,9 +526,9 @@ func (d *httpDecoder) skipValue(depth int) error {
 }
 
 // rawString decodes the string at d.pos (its opening quote). The result views the body when the
-// string needs no unescaping, else d.scratch; either way it is only valid until the next call,
+// string needs no unescaping, else *buf; either way it is only valid until buf is used again,
 // and keep copies what outlives the request.
-func (d *httpDecoder) rawString() ([]byte, error) {
+func (d *httpDecoder) rawString(buf *[]byte) ([]byte, error) {
 	start := d.pos + 1
 	i := start
 	plain := true // no escapes and all ASCII
@@ -548,13 +555,13 @@ func (d *httpDecoder) rawString() ([]byte, error) {
 	if plain || (bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s)) {
 		return s, nil
 	}
-	return d.unescape(s, start)
+	return d.unescape(buf, s, start)
 }
 
 // unescape resolves escapes; invalid UTF-8 and unpaired surrogates become U+FFFD, as
 // encoding/json and Falco's own JSON writer do.
-func (d *httpDecoder) unescape(s []byte, offset int) ([]byte, error) {
-	out := d.scratch[:0]
+func (d *httpDecoder) unescape(buf *[]byte, s []byte, offset int) ([]byte, error) {
+	out := (*buf)[:0]
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c >= utf8.RuneSelf {
@@ -609,7 +616,7 @@ func (d *httpDecoder) unescape(s []byte, offset int) ([]byte, error) {
 		}
 		i += 2
 	}
-	d.scratch = out
+	*buf = out
 	return out, nil
 }
 

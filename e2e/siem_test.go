@@ -1,0 +1,595 @@
+// Copyright The otelcol-falco Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-falco/otelcol-falco/internal/falcoemu"
+	"github.com/otelcol-falco/otelcol-falco/internal/testbed"
+)
+
+// The SIEM path: Falco → agent (config/agent.yaml, disk queue) → gateway (config/gateway.yaml,
+// disk queues) → SIEM (an OTLP/HTTP sink, or Kafka). Every test generates alerts with unique
+// timestamps and keeps them, so each record that arrives is matched to the alert it came from:
+// lost = generated (or acknowledged) − distinct records matched, duplicates are counted.
+
+const (
+	gatewayExporter = "otlp_grpc/gateway" // the agent's exporter to the gateway
+	siemExporter    = "otlp_http/siem"    // the gateway's OTLP exporter to the SIEM
+)
+
+// siemRig is one gateway and one agent wired together on loopback, with the sink as the SIEM.
+type siemRig struct {
+	sink *testbed.Sink
+	tap  *testbed.Sink // the agent's own output, when siemOptions.tap
+
+	gw         *testbed.Collector
+	gwConfigs  []string
+	gwEnv      map[string]string
+	gwQueueDir string
+
+	agent         *testbed.Collector
+	agentConfigs  []string
+	agentEnv      map[string]string
+	agentQueueDir string
+	emu           *falcoemu.GRPCServer
+	httpURL       string // the agent's Falco http_output endpoint
+}
+
+type siemOptions struct {
+	gatewayDown bool              // start only the agent; startGateway later
+	tap         bool              // the agent also exports to r.tap
+	gatewayEnv  map[string]string // e.g. GATEWAY_LOGS_EXPORTERS, KAFKA_BROKERS
+}
+
+func startSIEMRig(t *testing.T, opts siemOptions) *siemRig {
+	t.Helper()
+	root := testbed.RepoRoot()
+	testdata := func(name string) string { return filepath.Join(root, "e2e", "testdata", name) }
+	r := &siemRig{sink: testbed.StartSink(t, true), gwQueueDir: t.TempDir(), agentQueueDir: t.TempDir()}
+
+	r.gwConfigs = []string{filepath.Join(root, "config", "gateway.yaml"), testdata("siem-gateway.yaml")}
+	r.gwEnv = map[string]string{
+		"OTLP_GRPC_ENDPOINT":  testbed.FreeAddr(t),
+		"OTLP_HTTP_ENDPOINT":  testbed.FreeAddr(t),
+		"SIEM_OTLP_ENDPOINT":  r.sink.Endpoint(),
+		"PROMETHEUS_ENDPOINT": testbed.FreeAddr(t),
+		"FILE_STORAGE_DIR":    r.gwQueueDir,
+		// StartCollector would pick these on each start; a restarted gateway keeps its ports.
+		"HEALTH_CHECK_ENDPOINT": testbed.FreeAddr(t),
+		"TELEMETRY_PORT":        fmt.Sprint(testbed.FreePort(t)),
+	}
+	for k, v := range opts.gatewayEnv {
+		r.gwEnv[k] = v
+	}
+	if !opts.gatewayDown {
+		r.startGateway(t)
+	}
+
+	socket := filepath.Join(t.TempDir(), "falco.sock")
+	r.emu = startEmulator(t, socket)
+	httpAddr := testbed.FreeAddr(t)
+	r.httpURL = "http://" + httpAddr + "/"
+	r.agentConfigs = []string{filepath.Join(root, "config", "agent.yaml"), testdata("siem-agent.yaml")}
+	r.agentEnv = map[string]string{
+		"FALCO_GRPC_ENDPOINT":    "unix://" + socket,
+		"FALCO_HTTP_ENDPOINT":    httpAddr,
+		"FALCO_METRICS_INTERVAL": "1s",
+		"FALCO_METRICS_TARGET":   testbed.FreeAddr(t), // no Falco /metrics in these tests
+		"PROMETHEUS_ENDPOINT":    testbed.FreeAddr(t),
+		"K8S_NODE_NAME":          "e2e-node",
+		"GATEWAY_OTLP_ENDPOINT":  r.gwEnv["OTLP_GRPC_ENDPOINT"],
+		"FILE_STORAGE_DIR":       r.agentQueueDir,
+		"HEALTH_CHECK_ENDPOINT":  testbed.FreeAddr(t),
+		"TELEMETRY_PORT":         fmt.Sprint(testbed.FreePort(t)),
+	}
+	if opts.tap {
+		r.tap = testbed.StartSink(t, true)
+		r.agentEnv["TAP_ENDPOINT"] = r.tap.Endpoint()
+		r.agentConfigs = append(r.agentConfigs, testdata("siem-agent-tap.yaml"))
+	}
+	r.agent = testbed.StartCollector(t, testbed.CollectorOptions{Configs: r.agentConfigs, Env: r.agentEnv})
+	return r
+}
+
+// startGateway starts the gateway the first time, or again after Kill/Stop.
+func (r *siemRig) startGateway(t *testing.T) {
+	t.Helper()
+	if r.gw == nil {
+		r.gw = testbed.StartCollector(t, testbed.CollectorOptions{Configs: r.gwConfigs, Env: r.gwEnv})
+		return
+	}
+	r.gw.Restart(t, r.gwConfigs)
+}
+
+func telemetryURL(c *testbed.Collector) string {
+	return "http://127.0.0.1:" + c.Env["TELEMETRY_PORT"] + "/metrics"
+}
+
+// scrape reads one of a collector's own metrics, summed over the series matching the labels.
+func scrape(c *testbed.Collector, metric string, match ...string) float64 {
+	v, _ := testbed.ScrapeSum(telemetryURL(c), metric, match...)
+	return v
+}
+
+// queueBytes is an exporter's persistent queue size: the shipped queues count bytes (sizer: bytes).
+func queueBytes(c *testbed.Collector, exporter string) float64 {
+	return scrape(c, "otelcol_exporter_queue_size", fmt.Sprintf("exporter=%q", exporter))
+}
+
+// dirUsage is the size and the allocated disk space of the files in a file_storage directory.
+func dirUsage(t *testing.T, dir string) (size, allocated int64) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || !info.Mode().IsRegular() {
+			continue
+		}
+		size += info.Size()
+		if st, ok := info.Sys().(*syscall.Stat_t); ok {
+			allocated += st.Blocks * 512
+		}
+	}
+	return size, allocated
+}
+
+// ---- alerts with identity ----
+
+// alertBook keeps every generated alert by its timestamp, which the generator's clock makes
+// unique, so a record that arrives can be matched to the alert it came from.
+type alertBook struct {
+	mu     sync.Mutex
+	byTime map[int64]falcoemu.Alert
+}
+
+// newBookedGenerator returns a generator whose alerts have strictly increasing timestamps
+// (1 µs apart) and the book that will hold them.
+func newBookedGenerator(t *testing.T, seed int64) (*falcoemu.Generator, *alertBook) {
+	t.Helper()
+	base := time.Now().Truncate(time.Second)
+	var n int64
+	clock := func() time.Time { n++; return base.Add(time.Duration(n) * time.Microsecond) }
+	g := newGenerator(t, falcoemu.GeneratorConfig{Seed: seed, Pods: 25, Priorities: falcoemu.AllPriorities(),
+		Hostname: "e2e-falco", Clock: clock})
+	return g, &alertBook{byTime: map[int64]falcoemu.Alert{}}
+}
+
+func (b *alertBook) add(a falcoemu.Alert) {
+	b.mu.Lock()
+	b.byTime[a.Time.UnixNano()] = a
+	b.mu.Unlock()
+}
+
+func (b *alertBook) len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.byTime)
+}
+
+// generate makes count alerts and books them.
+func (b *alertBook) generate(g *falcoemu.Generator, count int) []falcoemu.Alert {
+	out := make([]falcoemu.Alert, count)
+	for i := range out {
+		out[i] = g.Next()
+		b.add(out[i])
+	}
+	return out
+}
+
+// feedBooked enqueues count alerts on Falco's gRPC queue at rate alerts/s (0: at once), booking
+// each; onProgress (optional) is called with the number enqueued after every step.
+func feedBooked(ctx context.Context, emu *falcoemu.GRPCServer, g *falcoemu.Generator, b *alertBook, count int, rate float64, onProgress func(int)) int {
+	p := falcoemu.NewPacer(rate)
+	n := 0
+	for n < count {
+		k := p.Take(ctx, min(100, count-n))
+		if k == 0 {
+			return n
+		}
+		for range k {
+			a := g.Next()
+			b.add(a)
+			if !emu.Enqueue(ctx, a) {
+				return n
+			}
+			n++
+		}
+		if onProgress != nil {
+			onProgress(n)
+		}
+	}
+	return n
+}
+
+// delivery is what reached a sink, matched against the book.
+type delivery struct {
+	matched    int      // distinct booked alerts found
+	lost       int      // booked alerts not found
+	duplicates int      // records beyond the first for an alert
+	unknown    int      // records that match no booked alert
+	mismatches []string // records whose content differs from their alert (first few)
+}
+
+func (d delivery) String() string {
+	return fmt.Sprintf("matched %d, lost %d, duplicates %d, unknown %d, mismatched %d",
+		d.matched, d.lost, d.duplicates, d.unknown, len(d.mismatches))
+}
+
+// match checks every record against its alert and counts lost and duplicated alerts.
+func (b *alertBook) match(records []plog.LogRecord) delivery {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var d delivery
+	seen := make(map[int64]bool, len(b.byTime))
+	for _, lr := range records {
+		ts := int64(lr.Timestamp())
+		a, ok := b.byTime[ts]
+		if !ok {
+			d.unknown++
+			continue
+		}
+		if seen[ts] {
+			d.duplicates++
+			continue
+		}
+		seen[ts] = true
+		if err := checkAlertRecord(lr, &a); err != nil && len(d.mismatches) < 5 {
+			d.mismatches = append(d.mismatches, err.Error())
+		}
+	}
+	d.matched = len(seen)
+	d.lost = len(b.byTime) - d.matched
+	return d
+}
+
+// checkAlertRecord holds a record (as the test sinks store it: resource attributes copied in as
+// resource.<key>) to the SIEM log shape of docs/siem.md for the alert it came from.
+func checkAlertRecord(lr plog.LogRecord, a *falcoemu.Alert) error {
+	attrs := lr.Attributes().AsRaw()
+	want := map[string]any{
+		"falco.rule":             a.Rule.Name,
+		"falco.priority":         a.Priority.Lower(),
+		"falco.source":           a.Rule.Source,
+		"resource.service.name":  "falco",
+		"resource.host.name":     a.Hostname,
+		"resource.k8s.node.name": "e2e-node",
+	}
+	tags := make([]any, len(a.Rule.Tags))
+	var tactics, techniques []any
+	for i, tag := range a.Rule.Tags {
+		tags[i] = tag
+		if tactic, ok := strings.CutPrefix(tag, "mitre_"); ok {
+			tactics = append(tactics, tactic)
+		} else if len(tag) > 1 && tag[0] == 'T' && strings.Trim(tag[1:], "0123456789.") == "" {
+			techniques = append(techniques, tag)
+		}
+	}
+	want["falco.tags"] = tags
+	for key, v := range map[string][]any{"falco.mitre.tactics": tactics, "falco.mitre.techniques": techniques} {
+		if v != nil {
+			want[key] = v
+		} else if _, ok := attrs[key]; ok {
+			return fmt.Errorf("%s: %s=%v, but the rule has no such tag", a.Rule.Name, key, attrs[key])
+		}
+	}
+	for key, v := range want {
+		if !reflect.DeepEqual(attrs[key], v) {
+			return fmt.Errorf("%s: %s = %#v, want %#v", a.Rule.Name, key, attrs[key], v)
+		}
+	}
+	switch {
+	case lr.Body().Str() != a.Output():
+		return fmt.Errorf("%s: body %q, want %q", a.Rule.Name, lr.Body().Str(), a.Output())
+	case lr.SeverityText() != a.Priority.String():
+		return fmt.Errorf("%s: severity text %q, want %q", a.Rule.Name, lr.SeverityText(), a.Priority.String())
+	case lr.SeverityNumber() == plog.SeverityNumberUnspecified:
+		return fmt.Errorf("%s: no severity number", a.Rule.Name)
+	case lr.EventName() != "falco.alert":
+		return fmt.Errorf("%s: event name %q", a.Rule.Name, lr.EventName())
+	case lr.Timestamp().AsTime() != a.Time.UTC():
+		return fmt.Errorf("%s: timestamp %v, want %v", a.Rule.Name, lr.Timestamp().AsTime(), a.Time)
+	}
+	return nil
+}
+
+// waitDelivered waits until the sink holds every booked alert (or timeout) and matches them.
+func waitDelivered(t *testing.T, b *alertBook, records func() []plog.LogRecord, count func() int64, timeout time.Duration) delivery {
+	t.Helper()
+	want := int64(b.len())
+	testbed.WaitFor(timeout, func() bool { return count() >= want && b.match(records()).lost == 0 })
+	return b.match(records())
+}
+
+func requireNoLoss(t *testing.T, d delivery, total int) {
+	t.Helper()
+	t.Logf("delivery of %d alerts: %s", total, d)
+	assert.Empty(t, d.mismatches, "records that differ from their alert")
+	assert.Zero(t, d.unknown, "records that match no alert")
+	require.Equal(t, total, d.matched, "distinct alerts delivered")
+	require.Zero(t, d.lost, "lost alerts")
+}
+
+// ---- the acceptance tests ----
+
+// TestSIEMEndToEnd: 10,000 alerts from Falco's gRPC output go agent → gateway → SIEM sink and
+// arrive exactly once, each with the content of its alert and with every attribute, resource
+// attribute, severity and timestamp the agent produced (the tap: the agent's output, unrelayed).
+func TestSIEMEndToEnd(t *testing.T) {
+	const total = 10000
+	r := startSIEMRig(t, siemOptions{tap: true})
+	g, book := newBookedGenerator(t, 11)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	require.Equal(t, total, feedBooked(ctx, r.emu, g, book, total, 0, nil))
+
+	d := waitDelivered(t, book, r.sink.Records, r.sink.Count, 60*time.Second)
+	requireNoLoss(t, d, total)
+	assert.Zero(t, d.duplicates, "no outage, no duplicates")
+	assert.EqualValues(t, total, r.sink.Count(), "records at the SIEM")
+
+	// Every record at the SIEM equals the agent's own output for that alert.
+	require.True(t, testbed.WaitFor(30*time.Second, func() bool { return r.tap.Count() >= total }), "tap: %d", r.tap.Count())
+	tapped := map[int64]plog.LogRecord{}
+	for _, lr := range r.tap.Records() {
+		tapped[int64(lr.Timestamp())] = lr
+	}
+	var diffs []string
+	attributes := 0
+	for _, lr := range r.sink.Records() {
+		want, ok := tapped[int64(lr.Timestamp())]
+		require.True(t, ok, "a SIEM record the agent did not produce")
+		attributes += lr.Attributes().Len()
+		if diff := recordDiff(lr, want); diff != "" && len(diffs) < 5 {
+			diffs = append(diffs, diff)
+		}
+	}
+	assert.Empty(t, diffs, "records changed between the agent and the SIEM")
+	t.Logf("%d records, %d attributes (resource included) compared with the agent's output: identical", total, attributes)
+}
+
+// recordDiff tells how a relayed record differs from the agent's ("" when identical).
+func recordDiff(got, want plog.LogRecord) string {
+	g, w := got.Attributes().AsRaw(), want.Attributes().AsRaw()
+	if !reflect.DeepEqual(g, w) {
+		for k, v := range w {
+			if !reflect.DeepEqual(g[k], v) {
+				return fmt.Sprintf("attribute %s: %#v, agent had %#v", k, g[k], v)
+			}
+		}
+		for k := range g {
+			if _, ok := w[k]; !ok {
+				return fmt.Sprintf("attribute %s added", k)
+			}
+		}
+	}
+	switch {
+	case got.Body().AsString() != want.Body().AsString():
+		return "body differs"
+	case got.SeverityNumber() != want.SeverityNumber() || got.SeverityText() != want.SeverityText():
+		return "severity differs"
+	case got.ObservedTimestamp() != want.ObservedTimestamp():
+		return "observed timestamp differs"
+	case got.EventName() != want.EventName():
+		return "event name differs"
+	}
+	return ""
+}
+
+// TestSIEMOutage: the SIEM is unreachable for 20 s in the middle of a 20,000-alert stream. The
+// gateway queues on disk and, once the SIEM is back, delivers every alert.
+func TestSIEMOutage(t *testing.T) {
+	const (
+		total  = 20000
+		rate   = 700 // alerts/s: a ~29 s stream
+		downAt = 4000
+		outage = 20 * time.Second
+	)
+	r := startSIEMRig(t, siemOptions{})
+	g, book := newBookedGenerator(t, 12)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	sinkDown := make(chan struct{})
+	var once sync.Once
+	fed := make(chan int, 1)
+	go func() {
+		fed <- feedBooked(ctx, r.emu, g, book, total, rate, func(n int) {
+			if n >= downAt {
+				once.Do(func() { close(sinkDown) })
+			}
+		})
+	}()
+	<-sinkDown
+	r.sink.Close()
+	downSince := time.Now()
+	atDown := r.sink.Count()
+	var peakQueue float64
+	for time.Since(downSince) < outage {
+		time.Sleep(500 * time.Millisecond)
+		peakQueue = max(peakQueue, queueBytes(r.gw, siemExporter))
+	}
+	size, alloc := dirUsage(t, r.gwQueueDir)
+	queued := scrape(r.gw, "otelcol_receiver_accepted_log_records") - float64(r.sink.Count())
+	require.Equal(t, atDown, r.sink.Count(), "nothing reaches a closed SIEM")
+	r.sink.Reopen(t)
+	back := time.Now()
+	atBack := r.sink.Count()
+	require.Equal(t, total, <-fed)
+
+	d := waitDelivered(t, book, r.sink.Records, r.sink.Count, 90*time.Second)
+	drained := time.Since(back)
+	requireNoLoss(t, d, total)
+	t.Logf("SIEM down %v at alert %d: duplicates reported %d (sink's own count %d)", outage, downAt, d.duplicates, r.sink.Duplicates())
+	t.Logf("FIGURE gateway queue after %v of SIEM outage: %.0f alerts queued, %.0f bytes in the queue (%.0f bytes/10k alerts); file_storage files %d bytes (%d allocated)",
+		outage, queued, peakQueue, 10000*peakQueue/max(queued, 1), size, alloc)
+	t.Logf("FIGURE gateway drain after the SIEM returned: %d records in %v (%.0f alerts/s, while the stream still ran at %d/s)",
+		r.sink.Count()-atBack, drained.Round(time.Millisecond), float64(r.sink.Count()-atBack)/drained.Seconds(), rate)
+}
+
+// TestSIEMGatewayDown: the gateway falls over (SIGKILL) for 20 s in the middle of a 20,000-alert
+// stream. The agent keeps accepting alerts into its disk queue and delivers every one afterwards;
+// what the gateway had acknowledged survives in the gateway's own disk queue.
+func TestSIEMGatewayDown(t *testing.T) {
+	const (
+		total  = 20000
+		rate   = 700
+		downAt = 4000
+		outage = 20 * time.Second
+	)
+	r := startSIEMRig(t, siemOptions{})
+	g, book := newBookedGenerator(t, 13)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	gwDown := make(chan struct{})
+	var once sync.Once
+	fed := make(chan int, 1)
+	go func() {
+		fed <- feedBooked(ctx, r.emu, g, book, total, rate, func(n int) {
+			if n >= downAt {
+				once.Do(func() { close(gwDown) })
+			}
+		})
+	}()
+	<-gwDown
+	r.gw.Kill()
+	downSince := time.Now()
+	baseSize, baseAlloc := dirUsage(t, r.agentQueueDir)
+	atDown := r.sink.Count()
+	var queue float64
+	for time.Since(downSince) < outage {
+		time.Sleep(500 * time.Millisecond)
+		queue = max(queue, queueBytes(r.agent, gatewayExporter))
+	}
+	accepted := scrape(r.agent, "otelcol_receiver_accepted_log_records", `transport="grpc"`)
+	queued := accepted - float64(atDown)
+	size, alloc := dirUsage(t, r.agentQueueDir)
+	r.startGateway(t)
+	back := time.Now()
+	atBack := r.sink.Count()
+	require.Equal(t, total, <-fed)
+
+	d := waitDelivered(t, book, r.sink.Records, r.sink.Count, 90*time.Second)
+	drained := time.Since(back)
+	requireNoLoss(t, d, total)
+	assert.False(t, r.agent.Exited(), "the agent rode out the outage")
+	t.Logf("gateway killed for %v at alert %d: duplicates reported %d", outage, downAt, d.duplicates)
+	t.Logf("FIGURE agent queue after %v of gateway outage: ~%.0f alerts queued, %.0f bytes in the queue (%.0f bytes/10k alerts); file_storage files %d bytes (%d allocated), %d before the outage (%d allocated)",
+		outage, queued, queue, 10000*queue/max(queued, 1), size, alloc, baseSize, baseAlloc)
+	t.Logf("FIGURE drain agent → gateway → SIEM after the gateway returned: %d records in %v (%.0f alerts/s, while the stream still ran at %d/s)",
+		r.sink.Count()-atBack, drained.Round(time.Millisecond), float64(r.sink.Count()-atBack)/drained.Seconds(), rate)
+}
+
+// TestSIEMAgentCrash: Falco's http_output got HTTP 200 for 5,000 alerts while the gateway was
+// away, so the agent holds them; the agent is killed (SIGKILL), restarted, and delivers them. Then
+// the agent is killed again in the middle of a stream with everything up: every alert that was
+// answered 200 arrives, and the sender's retries of the unanswered ones arrive too.
+func TestSIEMAgentCrash(t *testing.T) {
+	const held, streamed = 5000, 5000
+	r := startSIEMRig(t, siemOptions{gatewayDown: true})
+	g, book := newBookedGenerator(t, 14)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	// Phase 1: answered 200 while the gateway is down: held in the agent's disk queue.
+	sender := newSender(t, falcoemu.HTTPSenderConfig{URL: r.httpURL, Connections: 4})
+	alerts := book.generate(g, held)
+	sendConcurrently(ctx, sender, alerts, 4)
+	st := sender.Stats()
+	require.EqualValues(t, held, st.Acked, "HTTP 200 for every alert: %+v", st)
+	require.Zero(t, st.Failed)
+	require.EqualValues(t, held, scrape(r.agent, "otelcol_receiver_accepted_log_records", `transport="http"`))
+	queued := queueBytes(r.agent, gatewayExporter)
+	require.Positive(t, queued, "the agent's queue holds the alerts")
+	size, alloc := dirUsage(t, r.agentQueueDir)
+	t.Logf("FIGURE agent queue holding %d alerts received over HTTP (one per request): %.0f bytes (%.0f bytes/10k alerts); file_storage files %d bytes (%d allocated)",
+		held, queued, 10000*queued/held, size, alloc)
+
+	r.agent.Kill()
+	require.Zero(t, r.sink.Count())
+	r.agent.Restart(t, r.agentConfigs)
+	r.startGateway(t)
+	d := waitDelivered(t, book, r.sink.Records, r.sink.Count, 60*time.Second)
+	requireNoLoss(t, d, held)
+	t.Logf("phase 1 (SIGKILL holding %d acknowledged alerts): duplicates %d", held, d.duplicates)
+
+	// Phase 2: SIGKILL in the middle of a stream, everything up; Falco-like sender retries.
+	sender = newSender(t, falcoemu.HTTPSenderConfig{URL: r.httpURL, Connections: 4, MaxRetries: 30, MaxRetryWait: 500 * time.Millisecond})
+	alerts = book.generate(g, streamed)
+	done := make(chan struct{})
+	go func() { defer close(done); sendConcurrently(ctx, sender, alerts, 4) }()
+	require.True(t, testbed.WaitFor(30*time.Second, func() bool { return sender.Stats().Acked >= streamed/3 }), "stream did not start")
+	r.agent.Kill()
+	killedAt := sender.Stats().Acked
+	r.agent.Restart(t, r.agentConfigs)
+	<-done
+	st = sender.Stats()
+	t.Logf("phase 2: SIGKILL after %d of %d alerts answered; sender: %+v", killedAt, streamed, st)
+	require.EqualValues(t, streamed, st.Acked, "with retries every alert is answered 200 in the end")
+	require.Positive(t, st.TransportErrors+st.Retries, "the kill interrupted the stream")
+
+	d = waitDelivered(t, book, r.sink.Records, r.sink.Count, 60*time.Second)
+	requireNoLoss(t, d, held+streamed)
+	t.Logf("after both crashes: duplicates reported %d (sender retries of requests the agent had taken)", d.duplicates)
+}
+
+// sendConcurrently posts alerts over n goroutines, one alert per request (Falco's http_output).
+func sendConcurrently(ctx context.Context, s *falcoemu.HTTPSender, alerts []falcoemu.Alert, n int) {
+	var wg sync.WaitGroup
+	for part := range slices.Chunk(alerts, (len(alerts)+n-1)/n) {
+		wg.Go(func() { s.Send(ctx, part) })
+	}
+	wg.Wait()
+}
+
+// TestSIEMKafka: the gateway's kafka exporter delivers every alert to the topic falco-alerts of
+// an in-process Kafka; a consumer decodes the messages (otlp_json, the shipped encoding, and
+// otlp_proto) and matches every record to its alert.
+func TestSIEMKafka(t *testing.T) {
+	for _, tc := range []struct {
+		encoding string
+		total    int
+	}{{"otlp_json", 10000}, {"otlp_proto", 3000}} {
+		t.Run(tc.encoding, func(t *testing.T) {
+			kafka := testbed.StartKafka(t, "falco-alerts", 3)
+			consumer := kafka.ConsumeLogs(t, "falco-alerts", tc.encoding)
+			env := map[string]string{"GATEWAY_LOGS_EXPORTERS": "[kafka]", "KAFKA_BROKERS": kafka.Broker()}
+			if tc.encoding != "otlp_json" {
+				env["KAFKA_LOGS_ENCODING"] = tc.encoding
+			}
+			r := startSIEMRig(t, siemOptions{gatewayEnv: env})
+			g, book := newBookedGenerator(t, 15)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			require.Equal(t, tc.total, feedBooked(ctx, r.emu, g, book, tc.total, 0, nil))
+
+			d := waitDelivered(t, book, consumer.Records, consumer.Count, 60*time.Second)
+			require.NoError(t, consumer.Err())
+			requireNoLoss(t, d, tc.total)
+			assert.Zero(t, d.duplicates)
+			assert.Zero(t, consumer.DecodeErrors())
+			assert.Zero(t, r.sink.Count(), "the OTLP exporter is not in the pipeline")
+			assert.Equal(t, consumer.Messages(), consumer.KeyedMessages(), "messages are keyed by workload")
+			t.Logf("kafka %s: %d alerts in %d messages, %d bytes (%.0f bytes/alert)", tc.encoding, tc.total,
+				consumer.Messages(), consumer.MessageBytes(), float64(consumer.MessageBytes())/float64(tc.total))
+		})
+	}
+}
