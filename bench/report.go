@@ -34,11 +34,11 @@ func evaluateTargets(rs []Result) []Target {
 		}
 		ts = append(ts, t)
 	}
-	g := get("grpc-700")
-	add("gRPC throughput (grpc-700)", ">= 150000 alerts/s", g != nil,
+	g := get("grpc-100pods")
+	add("gRPC throughput (grpc-100pods)", ">= 150000 alerts/s", g != nil,
 		fmtIf(g, func(r *Result) string { return fmt.Sprintf("%.0f alerts/s", r.AlertsPerSec) }),
 		g != nil && g.AlertsPerSec >= 150000)
-	add("gRPC CPU, logs + metrics (grpc-700)", "<= 0.8 CPU-s/100k", g != nil,
+	add("gRPC CPU, logs + metrics (grpc-100pods)", "<= 0.8 CPU-s/100k", g != nil,
 		fmtIf(g, func(r *Result) string { return fmt.Sprintf("%.3f CPU-s/100k", r.CPUPer100k) }),
 		g != nil && g.CPUPer100k <= 0.8)
 	for _, c := range []string{"1c", "4c"} {
@@ -55,13 +55,13 @@ func evaluateTargets(rs []Result) []Target {
 	add("NDJSON throughput (http-ndjson)", ">= 100000 alerts/s", n != nil,
 		fmtIf(n, func(r *Result) string { return fmt.Sprintf("%.0f alerts/s", r.AlertsPerSec) }),
 		n != nil && n.AlertsPerSec >= 100000)
-	s := get("grpc-100k")
-	add("Peak RSS at 100k live series (grpc-100k)", "<= 150 MiB", s != nil,
+	s := get("grpc-100k-series")
+	add("Peak RSS at 100k live series (grpc-100k-series)", "<= 150 MiB", s != nil,
 		fmtIf(s, func(r *Result) string { return fmt.Sprintf("%.0f MiB at %d series", r.PeakRSSMiB, r.Series) }),
 		s != nil && s.PeakRSSMiB <= 150)
 	gd := get("grpc-guard")
 	okGuard := gd != nil && s != nil
-	add("Cardinality guard: memory flat beyond max_series (grpc-guard vs grpc-100k)", "<= 1.1x the 100k-series RSS", okGuard,
+	add("Cardinality guard: memory flat beyond max_series (grpc-guard vs grpc-100k-series)", "<= 1.1x the 100k-series RSS", okGuard,
 		func() string {
 			if !okGuard {
 				return ""

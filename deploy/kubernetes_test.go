@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -604,8 +605,16 @@ func checkQueueDirs(t *testing.T, w workload) {
 	if len(dirs) == 0 {
 		t.Fatalf("%s: no queue directory configured", w.what)
 	}
-	for _, d := range dirs {
+	slices.Sort(dirs)
+	budget := queueBudget(t, w)
+	for _, d := range slices.Compact(dirs) {
 		m, v := mountFor(w.spec, w.c, d)
+		// An emptyDir over its sizeLimit gets the pod evicted: the disk queues' byte budgets,
+		// with room for bbolt's overhead, must fit.
+		if v != nil && v.EmptyDir != nil && v.EmptyDir.SizeLimit != nil && budget > 0 &&
+			budget*5/4 > v.EmptyDir.SizeLimit.Value() {
+			t.Errorf("queue volume %s holds %s, the queues may take %d bytes (+25%%)", v.Name, v.EmptyDir.SizeLimit.String(), budget)
+		}
 		switch {
 		case m == nil || v == nil:
 			t.Errorf("queue directory %s is on no volume (the root filesystem is read-only)", d)
@@ -615,6 +624,31 @@ func checkQueueDirs(t *testing.T, w workload) {
 			t.Errorf("queue directory %s is on volume %s, which a non-root user cannot be sure to write", d, v.Name)
 		}
 	}
+}
+
+// queueBudget adds up the byte budgets of the exporters' disk queues (every exporter that has
+// one, enabled in a pipeline or not: which ones run can be chosen by environment).
+func queueBudget(t *testing.T, w workload) int64 {
+	t.Helper()
+	var total int64
+	exps, _ := w.cfg.tree["exporters"].(map[string]any)
+	for id, e := range exps {
+		if st, _ := lookupString(e, "sending_queue", "storage"); st == "" {
+			continue
+		}
+		if sizer, _ := lookupString(e, "sending_queue", "sizer"); sizer != "bytes" {
+			pending(t, "%s: a disk queue not sized in bytes", id)
+			continue
+		}
+		qs, _ := lookupString(e, "sending_queue", "queue_size")
+		n, err := strconv.ParseInt(w.env.expand(qs), 10, 64)
+		if err != nil {
+			t.Errorf("%s.sending_queue.queue_size %q: %v", id, qs, err)
+			continue
+		}
+		total += n
+	}
+	return total
 }
 
 // checkEnv checks that what the configuration reads from the environment is there.

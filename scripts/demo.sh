@@ -31,8 +31,9 @@ PROMETHEUS_ENDPOINT=127.0.0.1:9376 \
 HEALTH_CHECK_ENDPOINT=127.0.0.1:13133 \
 TELEMETRY_HOST=127.0.0.1 \
 FILE_STORAGE_DIR="$work/queue" \
-DEBUG_VERBOSITY=basic \
-  dist/otelcol-falco --config config/agent.yaml >"$work/collector.log" 2>&1 &
+DEBUG_VERBOSITY=normal \
+  dist/otelcol-falco --config config/agent.yaml \
+    --config 'yaml:service::pipelines::logs::exporters: [debug]' >"$work/collector.log" 2>&1 &
 pids+=($!)
 
 for _ in $(seq 1 60); do
@@ -58,14 +59,22 @@ else
   echo "==> (apt-get install -y prometheus to also get a Prometheus on 127.0.0.1:9090)"
 fi
 
+# show prints the total and the busiest rules, summed over pods, from the collector's endpoint.
 show() {
-  local metrics
-  metrics=$(curl -fs 127.0.0.1:9376/metrics || true)
-  local total
-  total=$(awk '/^falco_events_total/ {s += $NF} END {printf "%d", s}' <<<"$metrics")
-  printf '\n%s  falco_events_total = %s   (top series)\n' "$(date +%T)" "$total"
-  grep '^falco_events_total' <<<"$metrics" | sort -t' ' -k2 -nr | head -5 |
-    sed -E 's/,?(container_id|falco_tags|service_name|host_name|k8s_node_name)="[^"]*"//g; s/^/  /' || true
+  curl -fs 127.0.0.1:9376/metrics | awk -v now="$(date +%T)" '
+    /^falco_events_total\{/ {
+      v = $NF; total += v
+      rule = "?"; prio = "?"
+      if (match($0, /falco_rule="[^"]*"/)) rule = substr($0, RSTART + 12, RLENGTH - 13)
+      if (match($0, /falco_priority="[^"]*"/)) prio = substr($0, RSTART + 16, RLENGTH - 17)
+      if (match($0, /k8s_pod_name="[^"]*"/)) pods[substr($0, RSTART + 14, RLENGTH - 15)] = 1
+      by[prio "\t" rule] += v; series++
+    }
+    END {
+      np = 0; for (p in pods) np++
+      printf "\n%s  falco_events_total = %d  (%d series, %d pods)   busiest rules:\n", now, total, series, np
+      for (k in by) { split(k, f, "\t"); printf "%8d  %-13s %s\n", by[k], f[1], f[2] | "sort -nr | head -6" }
+    }'
 }
 
 end=$((SECONDS + DEMO_SECONDS))
@@ -74,5 +83,5 @@ while [ "$DEMO_SECONDS" -eq 0 ] || [ $SECONDS -lt $end ]; do
   show
 done
 echo
-echo "==> a log record as the debug exporter printed it:"
-grep -m1 -A3 'LogRecord #0' "$work/collector.log" || tail -n 5 "$work/collector.log"
+echo "==> the last alert log record, as the debug exporter printed it (the demo swaps the gateway exporter for debug):"
+grep 'falco.rule=' "$work/collector.log" | tail -n 1 | cut -c1-600
