@@ -10,7 +10,7 @@ EMULATOR_BIN := bin/falco-emulator
 FUZZTIME     ?= 10s
 
 .DEFAULT_GOAL := help
-.PHONY: help build generate emulator run demo test test-unit test-e2e test-deploy fuzz lint bench image clean
+.PHONY: help build generate emulator run demo test test-unit test-deploy fuzz lint bench image deploy-config clean
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -57,12 +57,17 @@ lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^dist/')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	cd dist && $(GO) vet ./...
+	cd deploy && $(GO) vet ./...
 
 bench: build emulator ## Throughput, CPU, memory and latency of the whole collector (bench/results.json)
 	$(GO) run ./bench -collector $(DIST_BIN) -emulator $(EMULATOR_BIN) -out bench/results.json
 
-image: ## Build the container image (needs a Docker engine)
-	docker build -t otelcol-falco:dev .
+IMAGE ?= otelcol-falco:dev
+image: ## Build the container image (needs a Docker engine); then docker push $(IMAGE)
+	docker build -t $(IMAGE) .
+
+deploy-config: ## Copy config/*.yaml into deploy/kubernetes/config/ (kustomize's ConfigMap sources)
+	cp config/agent.yaml config/gateway.yaml deploy/kubernetes/config/
 
 clean:
 	rm -rf bin $(DIST_BIN)

@@ -13,9 +13,9 @@
 // Output: a Markdown table and the targets on stdout, and a JSON file (-out) for comparing runs.
 //
 //	go run ./bench -collector dist/otelcol-falco -emulator bin/falco-emulator -out bench/results.json
-//	go run ./bench -quick -scenarios grpc-700,http-single-1c     # a fast check of two scenarios
+//	go run ./bench -quick -scenarios grpc-100pods,http-single-1c     # a fast check of two scenarios
 //	go run ./bench -runs 3 -wait-load 1.5                        # medians of 3 on a quiet machine
-//	go run ./bench -scenarios grpc-700 -profile /tmp/prof        # CPU and heap profiles per run
+//	go run ./bench -scenarios grpc-100pods -profile /tmp/prof        # CPU and heap profiles per run
 package main
 
 import (
@@ -53,6 +53,7 @@ type options struct {
 	latencyRate                                     float64
 
 	gogc, gomemlimit string
+	extraEnv         envFlag
 	compression      string
 	metricsInterval  time.Duration
 	timeout          time.Duration
@@ -88,10 +89,11 @@ func parseFlags() *options {
 	flag.IntVar(&o.guardMax, "guard-max", 100_000, "metrics.max_series of the cardinality-guard scenario")
 	flag.StringVar(&o.gogc, "gogc", "", "GOGC of the collector process (empty: Go's default)")
 	flag.StringVar(&o.gomemlimit, "gomemlimit", "200MiB", "GOMEMLIMIT of the collector process, as deploy/ sets it (empty: none)")
+	flag.Var(&o.extraEnv, "env", "extra KEY=VALUE for the collector's (and the floor's) environment, e.g. GODEBUG=gctrace=1 (repeatable)")
 	flag.StringVar(&o.compression, "compression", "none", "compression of the OTLP exporter to the sink: none or zstd")
 	flag.DurationVar(&o.metricsInterval, "metrics-interval", 10*time.Second, "the falco receiver's metrics.collection_interval (the shipped default is 10s)")
 	flag.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up on a scenario run after this long")
-	flag.StringVar(&o.profileDir, "profile", "", "save a CPU profile (during the load) and a heap profile (after it) of each collector run here")
+	flag.StringVar(&o.profileDir, "profile", "", "save a CPU profile (from the first record at the sink) and a heap profile (half-way) of each collector run here")
 	flag.IntVar(&o.profileSeconds, "profile-seconds", 5, "length of the CPU profiles")
 	flag.Float64Var(&o.waitLoad, "wait-load", 0, "before each run, wait until the 1-minute load average is below this (0: don't)")
 	flag.DurationVar(&o.waitLoadMax, "wait-load-max", 10*time.Minute, "wait at most this long for -wait-load per run")
@@ -112,6 +114,17 @@ func parseFlags() *options {
 		o.latencyCount /= 5
 	}
 	return o
+}
+
+type envFlag []string
+
+func (e *envFlag) String() string { return strings.Join(*e, ",") }
+func (e *envFlag) Set(s string) error {
+	if !strings.Contains(s, "=") {
+		return fmt.Errorf("want KEY=VALUE, got %q", s)
+	}
+	*e = append(*e, s)
+	return nil
 }
 
 // scenario is one measured configuration.
@@ -285,6 +298,10 @@ func run(o *options) int {
 	}
 	if o.gomemlimit != "" {
 		b.env["GOMEMLIMIT"] = o.gomemlimit
+	}
+	for _, kv := range o.extraEnv {
+		k, v, _ := strings.Cut(kv, "=")
+		b.env[k] = v
 	}
 	if o.profileDir != "" {
 		if err := os.MkdirAll(o.profileDir, 0o755); err != nil {
@@ -526,6 +543,7 @@ func (b *bench) runCollector(tb *runTB, sc scenario, runIdx int, r *Result) {
 	emu := startProcess(tb, nil, b.o.emulator, args...)
 
 	var profiles []string
+	midHeap, cpuProf := false, false
 	profDone := make(chan struct{})
 	close(profDone)
 	deadline := time.Now().Add(b.o.timeout)
@@ -541,7 +559,15 @@ func (b *bench) runCollector(tb *runTB, sc scenario, runIdx int, r *Result) {
 		if emu.exited() {
 			tb.Fatalf("the emulator exited early (%v):\n%s", emu.err, tail(emu.out.String(), 2000))
 		}
-		if b.o.profileDir != "" && profiles == nil && sink.Count() > 0 {
+		if b.o.profileDir != "" && !midHeap && sink.Count() >= want/2 {
+			// The heap in the middle of the load, when the pipeline holds the most.
+			midHeap = true
+			p := filepath.Join(b.o.profileDir, fmt.Sprintf("%s-%d.heap.pprof", sc.Name, runIdx+1))
+			go fetchTo("http://"+pprofAddr+"/debug/pprof/heap", p)
+			profiles = append(profiles, p)
+		}
+		if b.o.profileDir != "" && !cpuProf && sink.Count() > 0 {
+			cpuProf = true
 			p := filepath.Join(b.o.profileDir, fmt.Sprintf("%s-%d.cpu.pprof", sc.Name, runIdx+1))
 			profiles = append(profiles, p)
 			profDone = make(chan struct{})
@@ -602,8 +628,8 @@ func (b *bench) runCollector(tb *runTB, sc scenario, runIdx int, r *Result) {
 	}
 	<-profDone
 	if b.o.profileDir != "" {
-		p := filepath.Join(b.o.profileDir, fmt.Sprintf("%s-%d.heap.pprof", sc.Name, runIdx+1))
-		fetchTo("http://"+pprofAddr+"/debug/pprof/heap", p)
+		p := filepath.Join(b.o.profileDir, fmt.Sprintf("%s-%d.collector.log", sc.Name, runIdx+1))
+		_ = os.WriteFile(p, []byte(col.Output()), 0o644)
 		profiles = append(profiles, p)
 	}
 	r.Profiles = profiles

@@ -59,7 +59,7 @@ var knownLabels = map[string]bool{
 	"job": true, "instance": true, "falco_rule": true, "falco_priority": true, "falco_source": true,
 	"falco_tags": true, "evt_type": true, "k8s_namespace_name": true, "k8s_pod_name": true,
 	"container_id": true, "container_name": true, "host_name": true, "k8s_node_name": true,
-	"otel_metric_overflow": true, "service_name": true,
+	"otel_metric_overflow": true, "service_name": true, "exported_job": true, "exported_instance": true,
 	// collector telemetry
 	"receiver": true, "exporter": true, "transport": true,
 	// Falco /metrics

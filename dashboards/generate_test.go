@@ -506,8 +506,11 @@ func generateDashboard() []byte {
 	b.add("stat", "Falco gRPC connection", "Whether each collector's Falco receiver holds a live gRPC subscription to Falco (otelcol_falco_receiver_connected).", 6, 6,
 		[]target{{expr: "max by (instance) (otelcol_falco_receiver_connected{" + oj + "})", legend: "{{instance}}", instant: true}},
 		upDownStat("connected", "disconnected"))
-	b.add("stat", "Scrape targets up", "Prometheus scrape state of the collector endpoints: alerts (:9376) and telemetry (:8888), in every scrape job whose name contains otelcol or falco (variable scrape_job).", 6, 6,
-		[]target{{expr: `up{job=~"$scrape_job"}`, legend: "{{job}} {{instance}}", instant: true}},
+	b.add("stat", "Scrape targets up", "Prometheus scrape state of the collector endpoints (alerts :9376, telemetry :8888) in every scrape job whose name contains otelcol or falco, and the collector's own scrape of Falco's /metrics (re-exported as up with exported_job).", 6, 6,
+		[]target{
+			{expr: `up{job=~"$scrape_job", exported_job=""}`, legend: "{{job}} {{instance}}", instant: true},
+			{expr: `up{job=~"$job", exported_job!=""}`, legend: "Falco /metrics {{exported_instance}}", instant: true},
+		},
 		upDownStat("up", "down"))
 	recv := timeseries("short", false, false, nil)
 	recv["fieldConfig"].(obj)["overrides"] = []any{obj{
@@ -526,11 +529,13 @@ func generateDashboard() []byte {
 	outcome := func(metric, agg, name string) string {
 		return fmt.Sprintf(`label_replace(%s by (instance, exporter) (rate(%s{%s}[$__rate_interval])), "outcome", "%s", "", "")`, agg, metric, oj, name)
 	}
-	b.add("timeseries", "Exporters: sent and failed", "Items per second each exporter sent, and failed to send (the failed series appear only once an export failed).", 12, 7,
-		[]target{
-			{expr: outcome("otelcol_exporter_sent_log_records", "sum", "logs sent") + "\nor\n" + outcome("otelcol_exporter_send_failed_log_records", "sum", "logs failed"), legend: "{{instance}} {{exporter}} {{outcome}}"},
-			{expr: outcome("otelcol_exporter_sent_metric_points", "sum", "metric points sent") + "\nor\n" + outcome("otelcol_exporter_send_failed_metric_points", "sum", "metric points failed"), legend: "{{instance}} {{exporter}} {{outcome}}"},
-		},
+	b.add("timeseries", "Exporters: sent and failed", "Items per second each exporter sent, and failed to send (failed series appear only once an export failed for good; an exporter that retries shows in the queue panel).", 12, 7,
+		[]target{{expr: strings.Join([]string{
+			outcome("otelcol_exporter_sent_log_records", "sum", "logs sent"),
+			outcome("otelcol_exporter_send_failed_log_records", "sum", "logs failed"),
+			outcome("otelcol_exporter_sent_metric_points", "sum", "metric points sent"),
+			outcome("otelcol_exporter_send_failed_metric_points", "sum", "metric points failed"),
+		}, "\nor\n"), legend: "{{instance}} {{exporter}} {{outcome}}"}},
 		exp)
 	kind := func(metric, name string) string {
 		return fmt.Sprintf(`label_replace(max by (instance, exporter) (%s{%s}), "kind", "%s", "", "")`, metric, oj, name)

@@ -215,11 +215,10 @@ func TestHelmValues(t *testing.T) {
 			if v.Mode != c.mode {
 				t.Errorf("mode %q, want %q", v.Mode, c.mode)
 			}
-			for name, p := range v.Ports {
-				if _, ok := v.raw["ports"].(map[string]any)[name].(map[string]any)["enabled"]; !ok {
-					t.Errorf("ports.%s: the chart's schema requires `enabled`", name)
+			for name := range v.Ports {
+				if _, ok := get(v.raw, "ports."+name+".enabled").(bool); !ok {
+					t.Errorf("ports.%s: the chart's schema requires a boolean `enabled`", name)
 				}
-				_ = p
 			}
 
 			// Same image and binary as the manifests and the Dockerfile.

@@ -834,7 +834,8 @@ func mustRead(t *testing.T, p string) []byte {
 }
 
 // TestFalcoGRPCOverlay checks that the Falco <= 0.43 overlay changes nothing but the agent's
-// user, to UID 0 for Falco's root-only socket, and keeps every other restriction.
+// user, to UID 0 for Falco's root-only socket, and turning the receiver's gRPC transport on, and
+// keeps every other restriction.
 func TestFalcoGRPCOverlay(t *testing.T) {
 	b := base(t)
 	o := bundle(render(t, overlayDir))
@@ -859,11 +860,29 @@ func TestFalcoGRPCOverlay(t *testing.T) {
 	if uid, _ := effectiveUser(spec.SecurityContext, c.SecurityContext); uid == nil || *uid != 0 {
 		t.Error("overlay agent does not run as UID 0: it could not connect to Falco's root-only socket")
 	}
-	// Apart from the security contexts, the DaemonSet is the base's.
+	if v := envValue(c.Env, "FALCO_GRPC_ENABLED"); v != "true" {
+		t.Errorf("overlay agent has FALCO_GRPC_ENABLED=%q, want true", v)
+	}
+	if v := envValue(podContainer(t, &find[appsv1.DaemonSet](t, b, namespace, agentName).Spec.Template.Spec, containerName).Env, "FALCO_GRPC_ENABLED"); v != "false" {
+		t.Errorf("base agent has FALCO_GRPC_ENABLED=%q, want false (Falco >= 0.44 has no gRPC output)", v)
+	}
+	// Apart from the security contexts and that switch, the DaemonSet is the base's.
 	want := find[appsv1.DaemonSet](t, b, namespace, agentName).DeepCopy()
 	want.Spec.Template.Spec.SecurityContext = spec.SecurityContext
-	podContainer(t, &want.Spec.Template.Spec, containerName).SecurityContext = c.SecurityContext
+	wantC := podContainer(t, &want.Spec.Template.Spec, containerName)
+	wantC.SecurityContext = c.SecurityContext
+	wantC.Env = c.Env
 	if !apiequality.Semantic.DeepEqual(want, ds) {
-		t.Error("overlay changes the agent DaemonSet beyond its security contexts")
+		t.Error("overlay changes the agent DaemonSet beyond its security contexts and FALCO_GRPC_ENABLED")
 	}
+}
+
+// envValue is the literal value of a container's environment variable ("" when absent).
+func envValue(env []corev1.EnvVar, name string) string {
+	for _, e := range env {
+		if e.Name == name {
+			return e.Value
+		}
+	}
+	return ""
 }

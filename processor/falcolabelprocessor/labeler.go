@@ -5,12 +5,13 @@ package falcolabelprocessor // import "github.com/otelcol-falco/otelcol-falco/pr
 
 import "go.opentelemetry.io/collector/pdata/pcommon"
 
-// hit is one table field found in the attributes being labeled.
+// hit is one table field found in the attributes being labeled. It holds the value as Go
+// values: a pcommon.Value points into the map's storage, which moves on removal.
 type hit struct {
 	pos    int32 // position in the attribute map
 	source int32
 	status readStatus
-	value  pcommon.Value // points into the map: valid until attributes are removed or added
+	raw    mappedValue
 }
 
 // targetState is what the current call resolved for one target.
@@ -80,12 +81,13 @@ func (l *labeler) label(attrs pcommon.Map) {
 	pos := int32(0)
 	for key, v := range attrs.All() {
 		if entry, ok := index.find(key); ok {
+			raw, status := readRaw(v)
 			if entry.hint != hintNone {
-				hints.note(entry.hint, v)
+				hints.note(entry.hint, &raw, status)
 			}
 			if entry.source >= 0 && sourceHit[entry.source] < 0 {
 				sourceHit[entry.source] = int32(len(hits))
-				hits = append(hits, hit{pos: pos, source: entry.source, status: statusOf(v), value: v})
+				hits = append(hits, hit{pos: pos, source: entry.source, status: status, raw: raw})
 			}
 		}
 		pos++
@@ -105,16 +107,16 @@ func (l *labeler) label(attrs pcommon.Map) {
 	}
 }
 
-func (h *recordHints) note(kind hint, v pcommon.Value) {
+func (h *recordHints) note(kind hint, v *mappedValue, status readStatus) {
 	s := ""
-	if v.Type() == pcommon.ValueTypeStr {
-		s = v.Str()
+	if v.kind == kindStr {
+		s = v.str
 	}
 	switch kind {
 	case hintContainerID:
 		if s == "host" {
 			h.hostByID = true
-		} else if statusOf(v) == readValue {
+		} else if status == readValue {
 			h.realID = true
 		}
 	case hintContainerName:
@@ -159,7 +161,7 @@ func (l *labeler) resolve(hints *recordHints) {
 		}
 		for _, sid := range tgt.sources {
 			h := sourceHit[sid]
-			if h >= 0 && hits[h].status == readValue && readAs(&st.value, hits[h].value, sources[sid].conv) {
+			if h >= 0 && hits[h].status == readValue && convertInto(&st.value, &hits[h].raw, sources[sid].conv) {
 				st.winner, st.found = sid, true
 				if !tgt.resource {
 					l.writes = append(l.writes, tid)
@@ -194,8 +196,7 @@ func (l *labeler) removeOriginals(attrs pcommon.Map) {
 		return
 	}
 	l.removedAny = true
-	// RemoveIf visits attributes in order, so the position says which ones; handles in hits
-	// are stale from here on.
+	// RemoveIf visits attributes in order, so the position says which ones.
 	pos := 0
 	attrs.RemoveIf(func(string, pcommon.Value) bool {
 		remove := removeAt[pos]

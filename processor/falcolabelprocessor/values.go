@@ -45,70 +45,62 @@ const (
 	readUnsupported            // bytes, maps and slices: left alone
 )
 
-func statusOf(v pcommon.Value) readStatus {
-	switch v.Type() {
-	case pcommon.ValueTypeStr:
-		if isNoValue(v.Str()) {
-			return readNoValue
-		}
-		return readValue
-	case pcommon.ValueTypeInt, pcommon.ValueTypeDouble, pcommon.ValueTypeBool:
-		return readValue
-	case pcommon.ValueTypeEmpty:
-		return readNoValue
-	default:
-		return readUnsupported
-	}
-}
-
-// readAs reads v converted as c into dst; it reports false when v holds no value or cannot be
-// converted (e.g. proc.pid "abc" as int), and then leaves dst alone.
-func readAs(dst *mappedValue, v pcommon.Value, c conversion) bool {
+// readRaw reads an attribute once, as it is: every later decision works on the Go values.
+func readRaw(v pcommon.Value) (mappedValue, readStatus) {
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
 		s := v.Str()
 		if isNoValue(s) {
-			return false
+			return mappedValue{}, readNoValue
 		}
-		return setFromString(dst, s, c)
+		return mappedValue{kind: kindStr, str: s}, readValue
 	case pcommon.ValueTypeInt:
-		n := v.Int()
-		switch c {
-		case convString, convStringSlice:
-			return setFromString(dst, strconv.FormatInt(n, 10), c)
-		default:
-			*dst = mappedValue{kind: kindInt, num: n}
-			return true
-		}
+		return mappedValue{kind: kindInt, num: v.Int()}, readValue
 	case pcommon.ValueTypeDouble:
-		f := v.Double()
-		switch c {
-		case convString, convStringSlice:
-			return setFromString(dst, strconv.FormatFloat(f, 'g', -1, 64), c)
-		case convInt:
-			if f != math.Trunc(f) || math.Abs(f) >= 1<<63 {
-				return false
-			}
-			*dst = mappedValue{kind: kindInt, num: int64(f)}
-			return true
-		default:
-			*dst = mappedValue{kind: kindDouble, num: int64(math.Float64bits(f))}
-			return true
-		}
+		return mappedValue{kind: kindDouble, num: int64(math.Float64bits(v.Double()))}, readValue
 	case pcommon.ValueTypeBool:
-		b := v.Bool()
-		switch c {
-		case convString, convStringSlice:
-			return setFromString(dst, strconv.FormatBool(b), c)
-		case convInt:
-			return false
-		default:
-			*dst = mappedValue{kind: kindBool}
-			if b {
-				dst.num = 1
-			}
+		if v.Bool() {
+			return mappedValue{kind: kindBool, num: 1}, readValue
+		}
+		return mappedValue{kind: kindBool}, readValue
+	case pcommon.ValueTypeEmpty:
+		return mappedValue{}, readNoValue
+	default:
+		return mappedValue{}, readUnsupported
+	}
+}
+
+// convertInto writes raw converted as c into dst; it reports false when raw cannot be
+// converted (e.g. proc.pid "abc" as int), and then leaves dst alone.
+func convertInto(dst *mappedValue, raw *mappedValue, c conversion) bool {
+	if c == convKeep || (c == convString && raw.kind == kindStr) {
+		*dst = *raw
+		return true
+	}
+	switch raw.kind {
+	case kindStr:
+		return setFromString(dst, raw.str, c)
+	case kindInt:
+		if c == convInt {
+			*dst = *raw
 			return true
 		}
+		return setFromString(dst, strconv.FormatInt(raw.num, 10), c)
+	case kindDouble:
+		f := math.Float64frombits(uint64(raw.num))
+		if c != convInt {
+			return setFromString(dst, strconv.FormatFloat(f, 'g', -1, 64), c)
+		}
+		if f != math.Trunc(f) || math.Abs(f) >= 1<<63 {
+			return false
+		}
+		*dst = mappedValue{kind: kindInt, num: int64(f)}
+		return true
+	case kindBool:
+		if c == convInt {
+			return false
+		}
+		return setFromString(dst, strconv.FormatBool(raw.num != 0), c)
 	default:
 		return false
 	}
