@@ -219,6 +219,10 @@ type Result struct {
 	// PeakRSSMiB is VmHWM after one scrape of the Prometheus exporter.
 	PeakRSSMiB          float64 `json:"peak_rss_mib"`
 	PeakRSSPreScrapeMiB float64 `json:"peak_rss_before_scrape_mib,omitempty"`
+	// The largest anonymous (heap, stacks) and file-backed (the binary's pages) parts of the RSS
+	// seen while sampling every few milliseconds; VmHWM is the peak of their sum.
+	PeakRSSAnonMiB float64 `json:"peak_rss_anon_mib,omitempty"`
+	PeakRSSFileMiB float64 `json:"peak_rss_file_mib,omitempty"`
 	ScrapeCPUms         float64 `json:"scrape_cpu_ms,omitempty"`
 	Series              int     `json:"series,omitempty"`       // falco_events_total series at the exporter
 	EventsTotal         float64 `json:"events_total,omitempty"` // their sum (= Alerts when nothing was lost)
@@ -544,6 +548,7 @@ func (b *bench) runCollector(tb *runTB, sc scenario, runIdx int, r *Result) {
 
 	var profiles []string
 	midHeap, cpuProf := false, false
+	var mem memPeaks
 	profDone := make(chan struct{})
 	close(profDone)
 	deadline := time.Now().Add(b.o.timeout)
@@ -576,6 +581,7 @@ func (b *bench) runCollector(tb *runTB, sc scenario, runIdx int, r *Result) {
 				fetchTo(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pprofAddr, b.o.profileSeconds), p)
 			}()
 		}
+		mem.sample(pid)
 		time.Sleep(5 * time.Millisecond)
 	}
 	cpuLogs := mustCPU(tb, pid)
@@ -626,6 +632,8 @@ func (b *bench) runCollector(tb *runTB, sc scenario, runIdx int, r *Result) {
 		r.CPUPer100k = r.CPUSeconds / float64(want) * 1e5
 		r.PeakRSSMiB = peakRSSMiB(pid)
 	}
+	mem.sample(pid)
+	r.PeakRSSAnonMiB, r.PeakRSSFileMiB = mem.anonMiB(), mem.fileMiB()
 	<-profDone
 	if b.o.profileDir != "" {
 		p := filepath.Join(b.o.profileDir, fmt.Sprintf("%s-%d.collector.log", sc.Name, runIdx+1))
@@ -804,6 +812,8 @@ func aggregate(rs []Result) Result {
 		out.CPUPer100k = med(func(r Result) float64 { return r.CPUPer100k })
 		out.CPULogsPer100k = med(func(r Result) float64 { return r.CPULogsPer100k })
 		out.PeakRSSMiB = med(func(r Result) float64 { return r.PeakRSSMiB })
+		out.PeakRSSAnonMiB = med(func(r Result) float64 { return r.PeakRSSAnonMiB })
+		out.PeakRSSFileMiB = med(func(r Result) float64 { return r.PeakRSSFileMiB })
 		out.PeakRSSPreScrapeMiB = med(func(r Result) float64 { return r.PeakRSSPreScrapeMiB })
 		out.ScrapeCPUms = med(func(r Result) float64 { return r.ScrapeCPUms })
 		out.LatencyP50ms = med(func(r Result) float64 { return r.LatencyP50ms })

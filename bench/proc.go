@@ -73,6 +73,21 @@ func peakRSSMiB(pid int) float64 {
 	return float64(kb) / 1024
 }
 
+// memPeaks tracks the largest RssAnon and RssFile seen.
+type memPeaks struct{ anon, file int64 }
+
+func (m *memPeaks) sample(pid int) {
+	if v, err := procStatusKB(pid, "RssAnon"); err == nil {
+		m.anon = max(m.anon, v)
+	}
+	if v, err := procStatusKB(pid, "RssFile"); err == nil {
+		m.file = max(m.file, v)
+	}
+}
+
+func (m *memPeaks) anonMiB() float64 { return float64(m.anon) / 1024 }
+func (m *memPeaks) fileMiB() float64 { return float64(m.file) / 1024 }
+
 // loadAvg1 is the 1-minute load average.
 func loadAvg1() float64 {
 	b, err := os.ReadFile("/proc/loadavg")

@@ -111,7 +111,7 @@ func printTable(w io.Writer, rep *Report) {
 	fmt.Fprintf(w, ".\nLoad average (1 min) %.2f at start, %.2f at end. Runs per scenario: %d (medians). Collector env: %v.\n\n",
 		rep.Load1Start, rep.Load1End, rep.Runs, rep.Collector)
 
-	fmt.Fprintln(w, "| scenario | alerts | alerts/s | CPU-s / 100k | CPU-s / 100k (logs only) | peak RSS MiB | series | latency p50 / p99 ms | load |")
+	fmt.Fprintln(w, "| scenario | alerts | alerts/s | CPU-s / 100k | CPU-s / 100k (logs only) | peak RSS MiB (anon / file) | series | latency p50 / p99 ms | load |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rep.Results {
 		if r.Error != "" {
@@ -132,8 +132,12 @@ func printTable(w io.Writer, rep *Report) {
 		if r.isLatency() {
 			lat = fmt.Sprintf("%.1f / %.1f", r.LatencyP50ms, r.LatencyP99ms)
 		}
-		fmt.Fprintf(w, "| %s | %d | %s | %.3f | %s | %.0f | %s | %s | %.1f |\n",
-			r.Scenario, r.Alerts, rate, r.CPUPer100k, logsOnly, r.PeakRSSMiB, series, lat, r.Load1Start)
+		rss := fmt.Sprintf("%.0f", r.PeakRSSMiB)
+		if r.PeakRSSAnonMiB > 0 {
+			rss += fmt.Sprintf(" (%.0f / %.0f)", r.PeakRSSAnonMiB, r.PeakRSSFileMiB)
+		}
+		fmt.Fprintf(w, "| %s | %d | %s | %.3f | %s | %s | %s | %s | %.1f |\n",
+			r.Scenario, r.Alerts, rate, r.CPUPer100k, logsOnly, rss, series, lat, r.Load1Start)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| target | want | got | met |")

@@ -434,7 +434,7 @@ func generateDashboard() []byte {
 	b.add("stat", "Hosts with alerts", "Distinct nodes (host_name) with at least one alert in the selected time range.", 4, 4,
 		[]target{{expr: "count(sum by (host_name) (" + alertsIn("$__range", `host_name!=""`) + ") > 0)", legend: "hosts", instant: true}},
 		statPanel("short", thresholds("green", nil, "orange", 1), nil))
-	b.add("stat", "Falco connections", "Collectors whose Falco receiver holds a live gRPC subscription to Falco, out of all collectors.", 4, 4,
+	b.add("stat", "Falco gRPC connections", "Collectors whose Falco receiver holds a live gRPC subscription to Falco (Falco <= 0.43), out of the collectors with gRPC enabled. Empty when Falco delivers over HTTP only.", 4, 4,
 		[]target{
 			{expr: `sum(max by (job, instance) (otelcol_falco_receiver_connected{job=~"$otelcol_job"}))`, legend: "connected", instant: true},
 			{expr: `count(max by (job, instance) (otelcol_falco_receiver_connected{job=~"$otelcol_job"}))`, legend: "collectors", instant: true},
@@ -503,9 +503,11 @@ func generateDashboard() []byte {
 	b.row("Pipeline health (collector telemetry)")
 	oj := `job=~"$otelcol_job"`
 	falcoRecv := `receiver=~"(prometheus/)?falco(/.*)?"`
-	b.add("stat", "Falco gRPC connection", "Whether each collector's Falco receiver holds a live gRPC subscription to Falco (otelcol_falco_receiver_connected).", 6, 6,
+	grpcStat := upDownStat("connected", "disconnected")
+	grpcStat["fieldConfig"].(obj)["defaults"].(obj)["noValue"] = "gRPC not used"
+	b.add("stat", "Falco gRPC connection", "Whether each collector's Falco receiver holds a live gRPC subscription to Falco (otelcol_falco_receiver_connected; Falco <= 0.43). Collectors that receive Falco over HTTP only (grpc disabled) have no such gauge.", 6, 6,
 		[]target{{expr: "max by (instance) (otelcol_falco_receiver_connected{" + oj + "})", legend: "{{instance}}", instant: true}},
-		upDownStat("connected", "disconnected"))
+		grpcStat)
 	b.add("stat", "Scrape targets up", "Prometheus scrape state of the collector endpoints (alerts :9376, telemetry :8888) in every scrape job whose name contains otelcol or falco, and the collector's own scrape of Falco's /metrics (re-exported as up with exported_job).", 6, 6,
 		[]target{
 			{expr: `up{job=~"$scrape_job", exported_job=""}`, legend: "{{job}} {{instance}}", instant: true},

@@ -68,13 +68,15 @@ type siemOptions struct {
 	gatewayEnv      map[string]string // e.g. GATEWAY_LOGS_EXPORTERS, KAFKA_BROKERS
 	gatewayOverlays []string          // more --config files for the gateway
 	agentEnv        map[string]string
+	agentOverlays   []string // more --config files (or yaml: snippets) for the agent
+	sinkCountOnly   bool     // the sink counts records without keeping them (figures)
 }
 
 func startSIEMRig(t *testing.T, opts siemOptions) *siemRig {
 	t.Helper()
 	root := testbed.RepoRoot()
 	testdata := func(name string) string { return filepath.Join(root, "e2e", "testdata", name) }
-	r := &siemRig{sink: testbed.StartSink(t, true), gwQueueDir: t.TempDir(), agentQueueDir: t.TempDir()}
+	r := &siemRig{sink: testbed.StartSink(t, !opts.sinkCountOnly), gwQueueDir: t.TempDir(), agentQueueDir: t.TempDir()}
 
 	r.gwConfigs = append([]string{filepath.Join(root, "config", "gateway.yaml"), testdata("siem-gateway.yaml")}, opts.gatewayOverlays...)
 	r.gwEnv = map[string]string{
@@ -98,7 +100,7 @@ func startSIEMRig(t *testing.T, opts siemOptions) *siemRig {
 	r.emu = startEmulator(t, socket)
 	httpAddr := testbed.FreeAddr(t)
 	r.httpURL = "http://" + httpAddr + "/"
-	r.agentConfigs = []string{filepath.Join(root, "config", "agent.yaml"), testdata("siem-agent.yaml")}
+	r.agentConfigs = append([]string{filepath.Join(root, "config", "agent.yaml"), testdata("siem-agent.yaml")}, opts.agentOverlays...)
 	r.agentEnv = map[string]string{
 		"FALCO_GRPC_ENDPOINT":    "unix://" + socket,
 		"FALCO_HTTP_ENDPOINT":    httpAddr,
@@ -735,5 +737,90 @@ func TestSIEMExampleConfigs(t *testing.T) {
 			v, _ := lr.Attributes().Get("resource.data_stream.dataset")
 			require.Equal(t, "falco", v.AsString())
 		}
+	})
+}
+
+// TestSIEMQueueFigures measures what docs/siem.md sizes queues with: disk per queued alert and
+// drain rates, with nothing else running (no stream during the drain, a counting-only sink). It
+// takes about a minute and runs only when asked:
+//
+//	SIEM_FIGURES=1 go test -count=1 -run TestSIEMQueueFigures -v ./e2e/
+//
+// SIEM_FIGURES_ALERTS sets the number of alerts (default 50000); SIEM_FIGURES_AGENT adds a
+// yaml: overlay to the agent, to compare queue settings.
+func TestSIEMQueueFigures(t *testing.T) {
+	if os.Getenv("SIEM_FIGURES") == "" {
+		t.Skip("set SIEM_FIGURES=1 to measure queue disk use and drain rates")
+	}
+	n := 50000
+	if v := os.Getenv("SIEM_FIGURES_ALERTS"); v != "" {
+		_, err := fmt.Sscan(v, &n)
+		require.NoError(t, err)
+	}
+	var agentOverlays []string
+	if v := os.Getenv("SIEM_FIGURES_AGENT"); v != "" {
+		agentOverlays = append(agentOverlays, "yaml:"+v)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	report := func(what string, c *testbed.Collector, exporter, dir string, queued int, drain func()) {
+		t.Helper()
+		q := queueBytes(c, exporter)
+		size, alloc := dirUsage(t, dir)
+		start := time.Now()
+		drain()
+		d := time.Since(start)
+		t.Logf("FIGURE %s: %d alerts queued: queue %.0f bytes (%.0f per 10k alerts), file_storage %d bytes apparent, %d allocated (%.0f per 10k alerts); drained in %v: %.0f alerts/s",
+			what, queued, q, 10000*q/float64(queued), size, alloc, 10000*float64(alloc)/float64(queued), d.Round(time.Millisecond), float64(queued)/d.Seconds())
+	}
+	waitSink := func(r *siemRig, want int) func() {
+		return func() {
+			require.True(t, testbed.WaitFor(4*time.Minute, func() bool { return r.sink.Count() >= int64(want) }), "sink: %d of %d", r.sink.Count(), want)
+		}
+	}
+
+	t.Run("agent queue, gRPC", func(t *testing.T) {
+		r := startSIEMRig(t, siemOptions{gatewayDown: true, sinkCountOnly: true, agentOverlays: agentOverlays})
+		g, book := newBookedGenerator(t, 21)
+		require.Equal(t, n, feedBooked(ctx, r.emu, g, book, n, 0, nil))
+		require.True(t, testbed.WaitFor(2*time.Minute, func() bool {
+			return scrape(r.agent, "otelcol_receiver_accepted_log_records", `transport="grpc"`) >= float64(n)
+		}))
+		report("agent queue (gRPC input) → gateway → SIEM", r.agent, gatewayExporter, r.agentQueueDir, n, func() {
+			r.startGateway(t)
+			waitSink(r, n)()
+		})
+	})
+
+	t.Run("agent queue, http_output", func(t *testing.T) {
+		m := n / 2
+		r := startSIEMRig(t, siemOptions{gatewayDown: true, sinkCountOnly: true, agentOverlays: agentOverlays})
+		g, book := newBookedGenerator(t, 22)
+		sender := newSender(t, falcoemu.HTTPSenderConfig{URL: r.httpURL, Connections: 4})
+		alerts := book.generate(g, m)
+		start := time.Now()
+		sendConcurrently(ctx, sender, alerts, 4)
+		took := time.Since(start)
+		require.EqualValues(t, m, sender.Stats().Acked)
+		t.Logf("FIGURE http_output into the agent's disk queue (4 connections, one alert per request): %d alerts in %v, %.0f alerts/s",
+			m, took.Round(time.Millisecond), float64(m)/took.Seconds())
+		report("agent queue (http_output, one alert per request) → gateway → SIEM", r.agent, gatewayExporter, r.agentQueueDir, m, func() {
+			r.startGateway(t)
+			waitSink(r, m)()
+		})
+	})
+
+	t.Run("gateway queue", func(t *testing.T) {
+		r := startSIEMRig(t, siemOptions{sinkCountOnly: true, agentOverlays: agentOverlays})
+		r.sink.Close()
+		g, book := newBookedGenerator(t, 23)
+		require.Equal(t, n, feedBooked(ctx, r.emu, g, book, n, 0, nil))
+		require.True(t, testbed.WaitFor(2*time.Minute, func() bool {
+			return scrape(r.gw, "otelcol_receiver_accepted_log_records") >= float64(n)
+		}))
+		report("gateway queue → SIEM", r.gw, siemExporter, r.gwQueueDir, n, func() {
+			r.sink.Reopen(t)
+			waitSink(r, n)()
+		})
 	})
 }

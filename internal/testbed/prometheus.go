@@ -150,3 +150,37 @@ func (p *Prometheus) QueryScalar(expr string) (float64, error) {
 	}
 	return samples[0].Value, nil
 }
+
+// QueryRange runs a range query through the HTTP API, as Grafana does for graph panels, and
+// returns how many series it produced and their sample count.
+func (p *Prometheus) QueryRange(expr string, start, end time.Time, step time.Duration) (series, samples int, err error) {
+	q := url.Values{}
+	q.Set("query", expr)
+	q.Set("start", strconv.FormatInt(start.Unix(), 10))
+	q.Set("end", strconv.FormatInt(end.Unix(), 10))
+	q.Set("step", strconv.FormatFloat(step.Seconds(), 'f', -1, 64))
+	resp, err := http.Get("http://" + p.Addr + "/api/v1/query_range?" + q.Encode())
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   struct {
+			Result []struct {
+				Values [][2]any `json:"values"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return 0, 0, fmt.Errorf("query_range %q: %w", expr, err)
+	}
+	if body.Status != "success" {
+		return 0, 0, fmt.Errorf("query_range %q: %s", expr, body.Error)
+	}
+	for _, r := range body.Data.Result {
+		samples += len(r.Values)
+	}
+	return len(body.Data.Result), samples, nil
+}

@@ -101,16 +101,18 @@ func (r *falcoReceiver) start(host component.Host) error {
 }
 
 func (r *falcoReceiver) registerTelemetryCallbacks() error {
-	return errors.Join(
-		r.telemetry.RegisterFalcoReceiverConnectedCallback(func(_ context.Context, o metric.Int64Observer) error {
+	errs := []error{r.telemetry.RegisterFalcoReceiverSeriesCallback(func(_ context.Context, o metric.Int64Observer) error {
+		o.Observe(int64(r.counter.seriesCount()))
+		return nil
+	})}
+	// Without a gRPC transport there is no connection to report: a constant 0 would read as an outage.
+	if r.cfg.GRPC.HasValue() {
+		errs = append(errs, r.telemetry.RegisterFalcoReceiverConnectedCallback(func(_ context.Context, o metric.Int64Observer) error {
 			o.Observe(r.connected.Load())
 			return nil
-		}),
-		r.telemetry.RegisterFalcoReceiverSeriesCallback(func(_ context.Context, o metric.Int64Observer) error {
-			o.Observe(int64(r.counter.seriesCount()))
-			return nil
-		}),
-	)
+		}))
+	}
+	return errors.Join(errs...)
 }
 
 // Shutdown stops the transports, delivers what they still hold, and emits the final counts.
