@@ -528,11 +528,18 @@ func (b *bench) runCollector(tb *runTB, sc scenario, runIdx int, r *Result) {
 		"SINK_ENDPOINT":          sink.Endpoint(),
 		"PPROF_ENDPOINT":         pprofAddr,
 	}
+	if sc.Kind != "grpc" {
+		env["FALCO_GRPC_ENABLED"] = "false" // Falco >= 0.44 has no gRPC output
+	}
 	for k, v := range b.env {
 		env[k] = v
 	}
 	col := startCollector(tb, configs, env)
 	pid := col.PID()
+	if b.o.profileDir != "" { // the collector's log, also when the run fails
+		logPath := filepath.Join(b.o.profileDir, fmt.Sprintf("%s-%d.collector.log", sc.Name, runIdx+1))
+		tb.Cleanup(func() { _ = os.WriteFile(logPath, []byte(col.Output()), 0o644) })
+	}
 	telemetry := "http://" + col.Env["TELEMETRY_HOST"] + ":" + col.Env["TELEMETRY_PORT"] + "/metrics"
 	time.Sleep(500 * time.Millisecond) // let start-up work settle before the baseline
 
@@ -540,7 +547,7 @@ func (b *bench) runCollector(tb *runTB, sc scenario, runIdx int, r *Result) {
 	args := append(b.emulatorArgs(sc, summary), "-metrics-addr", falcoMetrics, "-linger")
 	if sc.Kind == "grpc" {
 		args = append(args, "-grpc", "unix://"+sock)
-	} else {
+	} else { // an HTTP-only agent, as for Falco >= 0.44 (the env switch is read before start)
 		args = append(args, b.httpArgs(sc, "http://"+httpAddr+"/")...)
 	}
 	cpu0 := mustCPU(tb, pid)
@@ -613,7 +620,14 @@ func (b *bench) runCollector(tb *runTB, sc scenario, runIdx int, r *Result) {
 				tb.Fatalf("no falco.events emission within %v", b.o.metricsInterval+10*time.Second)
 			}
 			cpuMetrics := mustCPU(tb, pid)
-			sum, series, err := scrapeEvents(promURL)
+			var sum float64
+			var series int
+			var err error
+			for range 3 { // a scrape of 100k series can time out under load
+				if sum, series, err = scrapeEvents(promURL); err == nil {
+					break
+				}
+			}
 			if err != nil {
 				tb.Fatalf("scraping the Prometheus exporter: %v", err)
 			}
@@ -635,11 +649,6 @@ func (b *bench) runCollector(tb *runTB, sc scenario, runIdx int, r *Result) {
 	mem.sample(pid)
 	r.PeakRSSAnonMiB, r.PeakRSSFileMiB = mem.anonMiB(), mem.fileMiB()
 	<-profDone
-	if b.o.profileDir != "" {
-		p := filepath.Join(b.o.profileDir, fmt.Sprintf("%s-%d.collector.log", sc.Name, runIdx+1))
-		_ = os.WriteFile(p, []byte(col.Output()), 0o644)
-		profiles = append(profiles, p)
-	}
 	r.Profiles = profiles
 
 	emu.stop(10 * time.Second)
@@ -708,9 +717,11 @@ func acceptedPoints(url string) float64 {
 	return sum
 }
 
+var scrapeClient = &http.Client{Timeout: 60 * time.Second}
+
 // scrapeEvents sums falco_events_total at the Prometheus exporter and counts its series.
 func scrapeEvents(url string) (sum float64, series int, err error) {
-	resp, err := http.Get(url)
+	resp, err := scrapeClient.Get(url)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -33,7 +33,7 @@ func TestDashboardQueriesAgainstLivePrometheus(t *testing.T) {
 
 	env := agentEnv{Socket: socket, Prometheus: testbed.FreeAddr(t), Sink: testbed.StartSink(t, false),
 		Extra: map[string]string{"FALCO_METRICS_TARGET": falcoMetrics, "FALCO_METRICS_SCRAPE_INTERVAL": "1s"}}
-	col := testbed.StartCollector(t, testbed.CollectorOptions{Configs: agentConfigs(), Env: env.vars()})
+	col := testbed.StartCollector(t, testbed.CollectorOptions{Configs: agentConfigs(), Env: env.vars(t)})
 	prom := testbed.StartPrometheus(t, []testbed.ScrapeTarget{
 		{Job: "otelcol-falco", Addr: env.Prometheus},
 		{Job: "otelcol", Addr: "127.0.0.1:" + col.Env["TELEMETRY_PORT"]},

@@ -29,7 +29,7 @@ func TestGRPCAlertsReachPrometheusAndLogs(t *testing.T) {
 	emu := startEmulator(t, socket)
 	sink := testbed.StartSink(t, true)
 	env := agentEnv{Socket: socket, Prometheus: testbed.FreeAddr(t), Sink: sink}
-	testbed.StartCollector(t, testbed.CollectorOptions{Configs: agentConfigs(), Env: env.vars()})
+	testbed.StartCollector(t, testbed.CollectorOptions{Configs: agentConfigs(), Env: env.vars(t)})
 	prom := testbed.StartPrometheus(t, []testbed.ScrapeTarget{{Job: "otelcol-falco", Addr: env.Prometheus}})
 
 	// 25 rules × 20 pods × 8 priorities stays under the default max_series (10,000).
@@ -122,7 +122,7 @@ func TestGRPCReconnects(t *testing.T) {
 	emu := startEmulator(t, socket)
 	sink := testbed.StartSink(t, false)
 	env := agentEnv{Socket: socket, Prometheus: testbed.FreeAddr(t), Sink: sink}
-	col := testbed.StartCollector(t, testbed.CollectorOptions{Configs: agentConfigs(), Env: env.vars()})
+	col := testbed.StartCollector(t, testbed.CollectorOptions{Configs: agentConfigs(), Env: env.vars(t)})
 
 	gen := newGenerator(t, falcoemu.GeneratorConfig{Seed: 2, Pods: 10})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -164,7 +164,7 @@ func TestGRPCLatency(t *testing.T) {
 	emu := startEmulator(t, socket)
 	sink := testbed.StartSink(t, true)
 	env := agentEnv{Socket: socket, Prometheus: testbed.FreeAddr(t), Sink: sink}
-	testbed.StartCollector(t, testbed.CollectorOptions{Configs: agentConfigs(), Env: env.vars()})
+	testbed.StartCollector(t, testbed.CollectorOptions{Configs: agentConfigs(), Env: env.vars(t)})
 	require.True(t, testbed.WaitFor(10*time.Second, func() bool { return emu.Subscribers() == 1 }))
 
 	const count = 500 // 5 s at 100/s
@@ -188,7 +188,7 @@ func TestTwoReceivers(t *testing.T) {
 	env := agentEnv{Socket: sockA, Prometheus: testbed.FreeAddr(t), Sink: sink,
 		Extra: map[string]string{"FALCO_B_GRPC_ENDPOINT": "unix://" + sockB}}
 	configs := append(agentConfigs(), filepath.Join(testbed.RepoRoot(), "e2e", "testdata", "two-receivers.yaml"))
-	testbed.StartCollector(t, testbed.CollectorOptions{Configs: configs, Env: env.vars()})
+	testbed.StartCollector(t, testbed.CollectorOptions{Configs: configs, Env: env.vars(t)})
 
 	feed(t, emuA, newGenerator(t, falcoemu.GeneratorConfig{Seed: 4, Pods: 5, Hostname: "node-a"}), 3000, 0)
 	feed(t, emuB, newGenerator(t, falcoemu.GeneratorConfig{Seed: 5, Pods: 5, Hostname: "node-b"}), 2000, 0)

@@ -29,8 +29,9 @@ type agentEnv struct {
 	Extra      map[string]string
 }
 
-func (e agentEnv) vars() map[string]string {
+func (e agentEnv) vars(t *testing.T) map[string]string {
 	env := map[string]string{
+		"FILE_STORAGE_DIR":       t.TempDir(), // the agent's persistent queue
 		"FALCO_GRPC_ENDPOINT":    "unix://" + e.Socket,
 		"PROMETHEUS_ENDPOINT":    e.Prometheus,
 		"FALCO_METRICS_INTERVAL": "1s",

@@ -44,7 +44,7 @@ func startHTTPAgent(t *testing.T, keepRecords bool, overlays ...string) *httpAge
 	for _, o := range overlays {
 		configs = append(configs, filepath.Join(testbed.RepoRoot(), "e2e", "testdata", o))
 	}
-	a.col = testbed.StartCollector(t, testbed.CollectorOptions{Configs: configs, Env: a.env.vars()})
+	a.col = testbed.StartCollector(t, testbed.CollectorOptions{Configs: configs, Env: a.env.vars(t)})
 	return a
 }
 

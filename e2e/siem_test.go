@@ -410,8 +410,9 @@ func recordDiff(got, want plog.LogRecord) string {
 	return ""
 }
 
-// TestSIEMOutage: the SIEM is unreachable for 20 s in the middle of a 20,000-alert stream. The
-// gateway queues on disk and, once the SIEM is back, delivers every alert.
+// TestSIEMOutage: the SIEM is down for 20 s in the middle of a 20,000-alert stream, first
+// unreachable, then answering 503. The gateway queues on disk and, once the SIEM is back, delivers
+// every alert.
 func TestSIEMOutage(t *testing.T) {
 	const (
 		total  = 20000
@@ -435,18 +436,27 @@ func TestSIEMOutage(t *testing.T) {
 		})
 	}()
 	<-sinkDown
+	// First half: the SIEM is unreachable (connection refused). Second half: it answers 503
+	// with Retry-After, as an overloaded intake does. Both are retried from the disk queue.
 	r.sink.Close()
 	downSince := time.Now()
 	atDown := r.sink.Count()
 	var peakQueue float64
+	refusing := false
 	for time.Since(downSince) < outage {
 		time.Sleep(500 * time.Millisecond)
 		peakQueue = max(peakQueue, queueBytes(r.gw, siemExporter))
+		if time.Since(downSince) >= outage/2 && !refusing {
+			r.sink.SetUnavailable(true)
+			r.sink.Reopen(t)
+			refusing = true
+		}
 	}
 	size, alloc := dirUsage(t, r.gwQueueDir)
 	queued := scrape(r.gw, "otelcol_receiver_accepted_log_records") - float64(r.sink.Count())
-	require.Equal(t, atDown, r.sink.Count(), "nothing reaches a closed SIEM")
-	r.sink.Reopen(t)
+	require.Equal(t, atDown, r.sink.Count(), "nothing reaches a SIEM that is down")
+	require.Positive(t, r.sink.Requests(), "the gateway retried against the 503s")
+	r.sink.SetUnavailable(false)
 	back := time.Now()
 	atBack := r.sink.Count()
 	require.Equal(t, total, <-fed)

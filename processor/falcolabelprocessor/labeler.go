@@ -208,6 +208,12 @@ func (l *labeler) removeOriginals(attrs pcommon.Map) {
 
 // writeRecordTargets writes the record-level results (process.*, user.*, file.path).
 func (l *labeler) writeRecordTargets(attrs pcommon.Map) {
+	if len(l.writes) == 0 {
+		return
+	}
+	// The receiver sizes attribute maps exactly; growing once by what is needed beats append's
+	// doubling when the originals are kept. It is a no-op after removals.
+	attrs.EnsureCapacity(attrs.Len() + len(l.writes))
 	for _, tid := range l.writes {
 		st := &l.targets[tid]
 		if src := &l.table.sources[st.winner]; src.inPlace && src.conv == convKeep {

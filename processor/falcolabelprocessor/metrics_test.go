@@ -217,3 +217,30 @@ func TestMetricsAllPointTypes(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsOfOtherReceiversPassThrough covers Falco's own metrics, scraped by the prometheus
+// receiver into the same pipeline: nothing of the table is in them, so only the node name is added.
+func TestMetricsOfOtherReceiversPassThrough(t *testing.T) {
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	rm.Resource().Attributes().PutStr("service.name", "falco")
+	rm.Resource().Attributes().PutStr("service.instance.id", "localhost:8765")
+	m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	m.SetName("falcosecurity_falco_rules_matches_total")
+	sum := m.SetEmptySum()
+	sum.SetIsMonotonic(true)
+	sum.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	for _, rule := range []string{"Terminal shell in container", "Read sensitive file untrusted"} {
+		dp := sum.DataPoints().AppendEmpty()
+		dp.Attributes().PutStr("rule_name", rule)
+		dp.Attributes().PutStr("priority", "4")
+		dp.Attributes().PutStr("hostname", "node-1")
+		dp.SetIntValue(1)
+	}
+	want := pmetric.NewMetrics()
+	md.CopyTo(want)
+	want.ResourceMetrics().At(0).Resource().Attributes().PutStr("k8s.node.name", "worker-1")
+
+	got := processMetrics(t, &Config{K8sNodeName: "worker-1"}, md)
+	assert.Equal(t, want, got)
+}

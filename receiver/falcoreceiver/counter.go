@@ -6,6 +6,7 @@ package falcoreceiver // import "github.com/otelcol-falco/otelcol-falco/receiver
 import (
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -112,12 +113,28 @@ func (c *eventCounter) countOne(a *alert, now time.Time, nowNanos int64) {
 				c.onOverflow(first)
 			}
 		} else {
-			s = &eventSeries{host: a.Hostname, values: slices.Clone(c.values), start: pcommon.NewTimestampFromTime(now)}
-			c.series[string(key)] = s
+			// The alert's strings point into its message buffer (gRPC) or a decode arena (HTTP);
+			// a series keeps slices of its own map key instead, so it pins no alert memory.
+			k := string(key)
+			s = &eventSeries{host: k[:len(a.Hostname)], values: valuesOfKey(k, len(a.Hostname), c.values), start: pcommon.NewTimestampFromTime(now)}
+			c.series[k] = s
 		}
 	}
 	s.count++
 	s.lastSeen = nowNanos
+}
+
+// valuesOfKey returns values as substrings of key, which holds the host (hostLen bytes) and then
+// each value behind a 0 separator.
+func valuesOfKey(key string, hostLen int, values []string) []string {
+	out := make([]string, len(values))
+	off := hostLen
+	for i, v := range values {
+		off++ // the separator
+		out[i] = key[off : off+len(v)]
+		off += len(v)
+	}
+	return out
 }
 
 // collectValues fills c.values with the alert's value for each configured attribute.
@@ -197,6 +214,7 @@ func metricValue(v fieldValue) string {
 func (c *eventCounter) overflowSeries(host string, now time.Time) *eventSeries {
 	s, ok := c.overflow[host]
 	if !ok {
+		host = strings.Clone(host) // not the alert's memory
 		s = &eventSeries{host: host, overflow: true, start: pcommon.NewTimestampFromTime(now)}
 		c.overflow[host] = s
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -172,4 +173,49 @@ func BenchmarkAlertsToLogs(b *testing.B) {
 	for b.Loop() {
 		_ = alertsToLogs(alerts, observedTime)
 	}
+}
+
+// A series must not keep the alert's memory: over gRPC its strings point into the message buffer,
+// over HTTP into a decode arena, and keeping them would pin a whole message per series.
+func TestCounterSeriesOwnTheirStrings(t *testing.T) {
+	buf := []byte("node-9|Terminal shell in container|shop|web-1")
+	view := func(from, to int) string { return unsafe.String(&buf[from], to-from) }
+	a := terminalShellAlert()
+	a.Hostname, a.Rule = view(0, 6), view(7, 34)
+	for i := range a.Fields {
+		if a.Fields[i].Key == "k8s.pod.name" {
+			a.Fields[i].Value = stringValue(view(40, 45))
+		}
+	}
+	cfg := testMetricsConfig()
+	cfg.MaxSeries = 1
+	c := newEventCounter(cfg, nil)
+	over := terminalShellAlert()
+	over.Hostname = view(0, 6)
+	over.Rule = "another rule"
+	c.count([]*alert{a, over}, alertTime) // the second one lands in the overflow series
+	for i := range buf {
+		buf[i] = 'x' // the buffer is reused for the next message
+	}
+
+	md := c.snapshot(alertTime.Add(time.Second))
+	require.Equal(t, 1, md.ResourceMetrics().Len())
+	rm := md.ResourceMetrics().At(0)
+	host, _ := rm.Resource().Attributes().Get("host.name")
+	assert.Equal(t, "node-9", host.Str())
+	dps := rm.ScopeMetrics().At(0).Metrics().At(0).Sum().DataPoints()
+	require.Equal(t, 2, dps.Len())
+	var found bool
+	for i := 0; i < dps.Len(); i++ {
+		attrs := dps.At(i).Attributes()
+		if _, overflow := attrs.Get("otel.metric.overflow"); overflow {
+			continue
+		}
+		found = true
+		rule, _ := attrs.Get("falco.rule")
+		pod, _ := attrs.Get("k8s.pod.name")
+		assert.Equal(t, "Terminal shell in container", rule.Str())
+		assert.Equal(t, "web-1", pod.Str())
+	}
+	assert.True(t, found)
 }

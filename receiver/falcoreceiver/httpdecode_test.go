@@ -5,9 +5,11 @@ package falcoreceiver
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -493,4 +495,33 @@ func numberValue(text string) fieldValue {
 		return fieldValue{Kind: kindDouble, Double: f}
 	}
 	return stringValue(text)
+}
+
+func TestHasSpecialByte(t *testing.T) {
+	word := func(b [8]byte) uint64 { return binary.LittleEndian.Uint64(b[:]) }
+	for v := range 256 {
+		for pos := range 8 {
+			for _, fill := range []byte{'a', ' ', '~', '!', '#', '[', ']'} {
+				var b [8]byte
+				for i := range b {
+					b[i] = fill
+				}
+				b[pos] = byte(v)
+				require.Equal(t, !plainStringByte[v], hasSpecialByte(word(b)), "byte %#x at %d among %q", v, pos, fill)
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200000 {
+		var b [8]byte
+		want := false
+		for i := range b {
+			b[i] = byte(rng.IntN(256))
+			if rng.IntN(4) != 0 {
+				b[i] = byte(0x20 + rng.IntN(0x60)) // mostly plain, as in real strings
+			}
+			want = want || !plainStringByte[b[i]]
+		}
+		require.Equal(t, want, hasSpecialByte(word(b)), "%q", b)
+	}
 }
