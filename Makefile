@@ -50,8 +50,9 @@ test-unit:
 test-deploy:
 	cd deploy && $(GO) test -count=1 ./...
 
-fuzz: ## Run each fuzz target for FUZZTIME
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeResponse$$' -fuzztime $(FUZZTIME) ./receiver/falcoreceiver
+fuzz: ## Run each fuzz target for FUZZTIME (Go fuzzes one target per command)
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeHTTPBody$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./receiver/falcoreceiver
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeResponse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./receiver/falcoreceiver
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^dist/')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

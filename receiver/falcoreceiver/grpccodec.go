@@ -168,6 +168,9 @@ func decodeOutputField(b []byte, a *alert) error {
 			val = bytesString(v)
 		}
 	}
+	if val == noValue {
+		return nil // Falco's "no value", which its JSON output writes as null: not an attribute
+	}
 	a.Fields = append(a.Fields, field{Key: key, Value: typedFromString(key, val)})
 	return nil
 }

@@ -120,7 +120,7 @@ func (t *httpTransport) shutdown(ctx context.Context) error {
 }
 
 // router answers health checks, wrong paths and wrong methods itself, so probes need no
-// credentials and only alert POSTs pass through confighttp's auth, decompression and telemetry.
+// credentials and only alert POSTs pass through confighttp's auth, decompression and limits.
 func (t *httpTransport) router(alerts http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		switch req.URL.Path {
