@@ -215,7 +215,7 @@ func (c *eventCounter) overflowSeries(host string, now time.Time) *eventSeries {
 	s, ok := c.overflow[host]
 	if !ok {
 		host = strings.Clone(host) // not the alert's memory
-		s = &eventSeries{host: host, overflow: true, start: pcommon.NewTimestampFromTime(now)}
+		s = &eventSeries{host: strings.Clone(host), overflow: true, start: pcommon.NewTimestampFromTime(now)}
 		c.overflow[host] = s
 	}
 	return s
