@@ -223,13 +223,16 @@ type Result struct {
 	// seen while sampling every few milliseconds; VmHWM is the peak of their sum.
 	PeakRSSAnonMiB float64 `json:"peak_rss_anon_mib,omitempty"`
 	PeakRSSFileMiB float64 `json:"peak_rss_file_mib,omitempty"`
-	ScrapeCPUms         float64 `json:"scrape_cpu_ms,omitempty"`
-	Series              int     `json:"series,omitempty"`       // falco_events_total series at the exporter
-	EventsTotal         float64 `json:"events_total,omitempty"` // their sum (= Alerts when nothing was lost)
+	ScrapeCPUms    float64 `json:"scrape_cpu_ms,omitempty"`
+	Series         int     `json:"series,omitempty"`       // falco_events_total series at the exporter
+	EventsTotal    float64 `json:"events_total,omitempty"` // their sum (= Alerts when nothing was lost)
 
 	LatencyP50ms float64 `json:"latency_p50_ms,omitempty"`
 	LatencyP99ms float64 `json:"latency_p99_ms,omitempty"`
 	LatencyMaxms float64 `json:"latency_max_ms,omitempty"`
+	// LatencySamples is how many records the percentiles cover: those whose alert was raised
+	// after the first record reached the sink.
+	LatencySamples int `json:"latency_samples,omitempty"`
 
 	SenderFailed  uint64            `json:"sender_failed,omitempty"`
 	SenderRetries uint64            `json:"sender_retries,omitempty"`
@@ -602,7 +605,11 @@ func (b *bench) runCollector(tb *runTB, sc scenario, runIdx int, r *Result) {
 	r.CPULogsPer100k = (cpuLogs - cpu0).Seconds() / float64(want) * 1e5
 
 	if sc.Latency {
-		lat := sink.Latencies()
+		// Steady state: alerts raised after the first record reached the sink. Before it the
+		// collector may still be connecting (a gRPC client redials with backoff), and the alerts
+		// Falco queued meanwhile would measure the start-up, not the pipeline.
+		lat := sink.Latencies(first)
+		r.LatencySamples = len(lat)
 		r.LatencyP50ms = percentileMs(lat, 0.50)
 		r.LatencyP99ms = percentileMs(lat, 0.99)
 		r.LatencyMaxms = percentileMs(lat, 1)

@@ -11,7 +11,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,7 +37,7 @@ type countingSink struct {
 
 	keepLatency bool
 	mu          sync.Mutex
-	latencies   []time.Duration
+	latencies   []latencySample
 
 	bufs   sync.Pool
 	zstd   sync.Pool
@@ -82,10 +81,23 @@ func (s *countingSink) LastArrival() time.Time { return time.Unix(0, s.lastAt.Lo
 // FirstBatch is the number of records of the first request, which the throughput leaves out.
 func (s *countingSink) FirstBatch() int64 { return s.firstBatch.Load() }
 
-func (s *countingSink) Latencies() []time.Duration {
+// latencySample is one record's alert time and how long after it the record arrived.
+type latencySample struct {
+	alert   time.Time
+	latency time.Duration
+}
+
+// Latencies returns the latencies of the records whose alert was raised after from.
+func (s *countingSink) Latencies(from time.Time) []time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.latencies)
+	out := make([]time.Duration, 0, len(s.latencies))
+	for _, l := range s.latencies {
+		if !l.alert.Before(from) {
+			out = append(out, l.latency)
+		}
+	}
+	return out
 }
 
 func (s *countingSink) handleLogs(w http.ResponseWriter, r *http.Request) {
@@ -101,13 +113,14 @@ func (s *countingSink) handleLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.bytes.Add(int64(len(body)))
-	var lat []time.Duration
+	var lat []latencySample
 	if s.keepLatency {
-		lat = make([]time.Duration, 0, 64)
+		lat = make([]latencySample, 0, 64)
 	}
 	n, err := countLogRecords(body, func(ts uint64) {
 		if s.keepLatency && ts != 0 {
-			lat = append(lat, arrived.Sub(time.Unix(0, int64(ts))))
+			at := time.Unix(0, int64(ts))
+			lat = append(lat, latencySample{alert: at, latency: arrived.Sub(at)})
 		}
 	})
 	if err != nil {
