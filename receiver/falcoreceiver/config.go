@@ -38,8 +38,8 @@ type GRPCConfig struct {
 	ClientConfig configgrpc.ClientConfig `mapstructure:",squash"`
 
 	// PollInterval is how often an idle receiver asks Falco for queued alerts. Falco only drains
-	// its queue in answer to a request; after alerts flowed the receiver asks again as soon as the
-	// stream falls silent (a tenth of this interval), so this bounds latency only when idle.
+	// its queue in answer to a request; within a second of the last alert the receiver asks every
+	// tenth of this interval, so this bounds latency only after a quiet second.
 	PollInterval time.Duration `mapstructure:"poll_interval"`
 
 	// Backoff paces reconnects after Falco goes away and retries of alerts the pipeline refused

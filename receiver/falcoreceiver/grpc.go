@@ -30,6 +30,8 @@ const (
 	// grpcBufferedAlerts is how many decoded alerts may wait for the pipeline. When it is full the
 	// stream is not read, gRPC flow control stops Falco's writes, and alerts wait in Falco's queue.
 	grpcBufferedAlerts = 1024
+	// activeWindow is how long after the last alert the receiver keeps asking Falco at the fast pace.
+	activeWindow = time.Second
 )
 
 // grpcTransport subscribes to Falco's gRPC output (/falco.outputs.service/sub) and keeps the
@@ -166,11 +168,11 @@ func (t *grpcTransport) subscribe(ctx context.Context, conn *grpc.ClientConn, ou
 }
 
 // keepRequesting paces the requests that make Falco drain its queue. Falco answers a request by
-// sending everything queued and then waits for the next request, so the stream falls silent when
-// a drain ends. A request goes out once the stream has been silent for a short gap after alerts
-// arrived (the drain ended: ask again at once), or every poll interval while idle. Requests never
-// pile up (at most one per drain, plus one per idle interval), and none goes out while the
-// pipeline is refusing alerts.
+// sending everything queued and then waits for the next request, so while alerts flow the stream
+// only falls silent when a drain ended. The receiver then asks again after a short gap
+// (poll_interval/10), and keeps asking at that pace while alerts came within the last second;
+// when Falco has been quiet longer it asks every poll_interval. No request goes out while alerts
+// are streaming in or while the pipeline is refusing them, so requests never pile up in Falco.
 func (t *grpcTransport) keepRequesting(ctx context.Context, stream grpc.ClientStream) error {
 	gap := max(t.cfg.PollInterval/10, time.Millisecond)
 	ticker := time.NewTicker(gap)
@@ -183,9 +185,11 @@ func (t *grpcTransport) keepRequesting(ctx context.Context, stream grpc.ClientSt
 		case <-ticker.C:
 		}
 		now, lastRecv := t.sinceEpoch(), time.Duration(t.lastRecv.Load())
-		drainEnded := lastRecv > lastRequest && now-lastRecv >= gap
-		idle := now-lastRequest >= t.cfg.PollInterval && now-lastRecv >= gap
-		if !(drainEnded || idle) || len(t.alerts) == cap(t.alerts) {
+		interval := t.cfg.PollInterval
+		if now-lastRecv < activeWindow {
+			interval = gap
+		}
+		if now-lastRecv < gap || now-lastRequest < interval || len(t.alerts) == cap(t.alerts) {
 			continue
 		}
 		if err := stream.SendMsg(&outputs.Request{}); err != nil {
