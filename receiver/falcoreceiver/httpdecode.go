@@ -226,16 +226,8 @@ func (d *httpDecoder) decodeTags(a *alert) error {
 			return err
 		}
 		a.Tags = append(a.Tags, d.keep(b))
-		d.skipSpace()
-		c := d.peek()
-		d.pos++
-		switch c {
-		case ',':
-			d.skipSpace()
-		case ']':
-			return nil
-		default:
-			return d.errorAt(d.pos-1, "", "want ',' or ']' in the array")
+		if done, err := d.afterArrayItem("the array"); done || err != nil {
+			return err
 		}
 	}
 }

@@ -231,16 +231,8 @@ func (d *httpDecoder) skipValue(depth int) error {
 			if err := d.skipValue(depth + 1); err != nil {
 				return err
 			}
-			d.skipSpace()
-			c := d.peek()
-			d.pos++
-			switch c {
-			case ',':
-				d.skipSpace()
-			case ']':
-				return nil
-			default:
-				return d.errorAt(d.pos-1, "", "want ',' or ']' in an array")
+			if done, err := d.afterArrayItem("an array"); done || err != nil {
+				return err
 			}
 		}
 	}
@@ -424,4 +416,19 @@ func (d *httpDecoder) skipSpace() {
 			return
 		}
 	}
+}
+
+// afterArrayItem consumes what follows an array item and reports whether the array ended.
+func (d *httpDecoder) afterArrayItem(what string) (done bool, err error) {
+	d.skipSpace()
+	c := d.peek()
+	d.pos++
+	switch c {
+	case ',':
+		d.skipSpace()
+		return false, nil
+	case ']':
+		return true, nil
+	}
+	return false, d.errorAt(d.pos-1, "", "want ',' or ']' in "+what)
 }
