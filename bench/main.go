@@ -43,7 +43,8 @@ import (
 type options struct {
 	collector, emulator, out, agentConfig string
 	scenarios                             string
-	runs                                  int
+	runs, heavyRuns                       int
+	update                                bool
 	quick                                 bool
 
 	grpcCount, httpCount, ndjsonCount, latencyCount uint64
@@ -70,9 +71,11 @@ func parseFlags() *options {
 	flag.StringVar(&o.collector, "collector", "dist/otelcol-falco", "the collector binary")
 	flag.StringVar(&o.emulator, "emulator", "bin/falco-emulator", "the Falco emulator binary")
 	flag.StringVar(&o.out, "out", "bench/results.json", "write the results as JSON here (empty: don't)")
+	flag.BoolVar(&o.update, "update", false, "keep the other scenarios' results already in -out, replacing only those run now")
 	flag.StringVar(&o.agentConfig, "config", "config/agent.yaml", "the agent config the scenarios run (the bench overlay is added)")
 	flag.StringVar(&o.scenarios, "scenarios", "", "comma-separated scenario names or name prefixes (default: all; -list shows them)")
 	flag.IntVar(&o.runs, "runs", 1, "runs of each throughput scenario; the table shows medians")
+	flag.IntVar(&o.heavyRuns, "heavy-runs", 1, "runs of the 100k-series and guard scenarios (at most -runs; they take minutes each)")
 	flag.BoolVar(&o.quick, "quick", false, "a tenth of the default counts, for checking the harness")
 	flag.Uint64Var(&o.grpcCount, "grpc-count", 1_000_000, "alerts per gRPC scenario")
 	flag.Uint64Var(&o.httpCount, "http-count", 200_000, "alerts (POSTs) per single-alert HTTP scenario and floor")
@@ -233,6 +236,8 @@ type Result struct {
 	// LatencySamples is how many records the percentiles cover: those whose alert was raised
 	// after the first record reached the sink.
 	LatencySamples int `json:"latency_samples,omitempty"`
+	// LatencyWithStartup is set when the run was too short for that and every record counts.
+	LatencyWithStartup bool `json:"latency_with_startup,omitempty"`
 
 	SenderFailed  uint64            `json:"sender_failed,omitempty"`
 	SenderRetries uint64            `json:"sender_retries,omitempty"`
@@ -253,7 +258,9 @@ type Report struct {
 	Command    string            `json:"command"`
 	Collector  map[string]string `json:"collector_env"`
 	Config     []string          `json:"config"`
+	Overlay    string            `json:"overlay"`
 	Runs       int               `json:"runs"`
+	HeavyRuns  int               `json:"heavy_runs"`
 	Load1Start float64           `json:"load1_start"`
 	Load1End   float64           `json:"load1_end"`
 	Results    []Result          `json:"results"`
@@ -328,8 +335,8 @@ func run(o *options) int {
 	}
 	rep := Report{
 		Time: started.UTC(), Machine: describeMachine(b.root), Command: strings.Join(os.Args, " "),
-		Collector: b.env, Config: []string{rel(b.root, b.agent), "bench overlay (see bench/overlay.go)"},
-		Runs: o.runs, Load1Start: loadAvg1(),
+		Collector: b.env, Config: []string{rel(b.root, b.agent), "bench overlay (bench/main.go, buildOverlay; text in overlay)"}, Overlay: b.overlay,
+		Runs: o.runs, HeavyRuns: max(1, min(o.runs, o.heavyRuns)), Load1Start: loadAvg1(),
 	}
 	if rep.Collector == nil {
 		rep.Collector = map[string]string{}
@@ -343,6 +350,9 @@ func run(o *options) int {
 		if sc.Latency {
 			runs = 1
 		}
+		if sc.MaxSeries > 0 {
+			runs = max(1, min(runs, o.heavyRuns))
+		}
 		var rs []Result
 		for i := range runs {
 			b.waitForQuiet()
@@ -353,6 +363,9 @@ func run(o *options) int {
 		rep.Results = append(rep.Results, aggregate(rs))
 	}
 	rep.Load1End = loadAvg1()
+	if o.update && o.out != "" {
+		rep.Results = mergeResults(o.out, rep.Results)
+	}
 	rep.Targets = evaluateTargets(rep.Results)
 	rep.Seconds = time.Since(started).Seconds()
 
@@ -371,6 +384,35 @@ func run(o *options) int {
 		}
 	}
 	return 0
+}
+
+// mergeResults puts fresh results in place of the same scenarios' results in an earlier report,
+// in the earlier report's order, fresh ones it lacks at the end.
+func mergeResults(path string, fresh []Result) []Result {
+	var old Report
+	b, err := os.ReadFile(path)
+	if err != nil || json.Unmarshal(b, &old) != nil {
+		log.Printf("bench: -update: no earlier report in %s; writing only this run's results", path)
+		return fresh
+	}
+	byName := map[string]Result{}
+	for _, r := range fresh {
+		byName[r.Scenario] = r
+	}
+	var out []Result
+	for _, r := range old.Results {
+		if f, ok := byName[r.Scenario]; ok {
+			r = f
+			delete(byName, r.Scenario)
+		}
+		out = append(out, r)
+	}
+	for _, r := range fresh {
+		if _, ok := byName[r.Scenario]; ok {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func sameFile(a, b string) bool {
@@ -609,6 +651,10 @@ func (b *bench) runCollector(tb *runTB, sc scenario, runIdx int, r *Result) {
 		// collector may still be connecting (a gRPC client redials with backoff), and the alerts
 		// Falco queued meanwhile would measure the start-up, not the pipeline.
 		lat := sink.Latencies(first)
+		if len(lat) < 100 { // a run too short to have a steady state: take every record
+			lat = sink.Latencies(time.Time{})
+			r.LatencyWithStartup = true
+		}
 		r.LatencySamples = len(lat)
 		r.LatencyP50ms = percentileMs(lat, 0.50)
 		r.LatencyP99ms = percentileMs(lat, 0.99)
@@ -886,9 +932,15 @@ exporters:
       initial_interval: 100ms
       max_interval: 1s
 `, compression)
+	// The in-memory queue counts alerts, not requests: a request carries one alert per
+	// single-alert POST, and 1000 of them (the default) would refuse a burst that the shipped
+	// exporter's 512 MiB disk queue takes.
+	sb.WriteString(`    sending_queue:
+      sizer: items
+      queue_size: 100000
+`)
 	if !batched {
-		sb.WriteString(`    sending_queue:
-      batch:
+		sb.WriteString(`      batch:
         flush_timeout: 50ms
         min_size: 2048
         max_size: 4096

@@ -108,8 +108,8 @@ func printTable(w io.Writer, rep *Report) {
 		}
 		fmt.Fprintf(w, ", commit %s%s", m.GitCommit, dirty)
 	}
-	fmt.Fprintf(w, ".\nLoad average (1 min) %.2f at start, %.2f at end. Runs per scenario: %d (medians). Collector env: %v.\n\n",
-		rep.Load1Start, rep.Load1End, rep.Runs, rep.Collector)
+	fmt.Fprintf(w, ".\nLoad average (1 min) %.2f at start, %.2f at end. Runs per scenario: %d (medians; 100k-series and guard: %d; latency: 1). Collector env: %v.\n\n",
+		rep.Load1Start, rep.Load1End, rep.Runs, rep.HeavyRuns, rep.Collector)
 
 	fmt.Fprintln(w, "| scenario | alerts | alerts/s | CPU-s / 100k | CPU-s / 100k (logs only) | peak RSS MiB (anon / file) | series | latency p50 / p99 ms | load |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")

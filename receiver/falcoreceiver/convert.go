@@ -73,7 +73,8 @@ func fillLogRecord(lr plog.LogRecord, a *alert, observed pcommon.Timestamp) {
 	}
 
 	attrs := lr.Attributes()
-	attrs.EnsureCapacity(4 + len(a.Fields))
+	// Exactly what is written below: growing past it would double and copy the whole slice.
+	attrs.EnsureCapacity(4 + mitreAttrCount(a.Tags) + len(a.Fields))
 	attrs.PutStr(attrRule, a.Rule)
 	attrs.PutStr(attrPriority, a.Priority.lower())
 	attrs.PutStr(attrSource, a.Source)
@@ -105,6 +106,19 @@ func putMitre(attrs pcommon.Map, tags []string) {
 			techniques.AppendEmpty().SetStr(t)
 		}
 	}
+}
+
+// mitreAttrCount is how many attributes putMitre adds for tags: 0, 1 or 2.
+func mitreAttrCount(tags []string) int {
+	tactics, techniques := 0, 0
+	for _, t := range tags {
+		if tactic, ok := strings.CutPrefix(t, "mitre_"); ok && tactic != "" {
+			tactics = 1
+		} else if isMitreTechnique(t) {
+			techniques = 1
+		}
+	}
+	return tactics + techniques
 }
 
 // isMitreTechnique matches technique ids such as T1059 and T1059.004.

@@ -274,3 +274,20 @@ func TestParsePrioritySpellings(t *testing.T) {
 func firstRecord(logs plog.Logs) plog.LogRecord {
 	return logs.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
 }
+
+// fillLogRecord sizes the attribute map up front with mitreAttrCount; it must count exactly what
+// putMitre adds.
+func TestMitreAttrCountMatchesPutMitre(t *testing.T) {
+	for _, tags := range [][]string{
+		nil,
+		{"container", "shell"},
+		{"mitre_execution"},
+		{"T1059"},
+		{"T1059.004", "mitre_execution", "mitre_persistence", "T1543"},
+		{"mitre_", "T", "T10x9", "Tabcd"},
+	} {
+		attrs := pcommon.NewMap()
+		putMitre(attrs, tags)
+		assert.Equal(t, attrs.Len(), mitreAttrCount(tags), "tags %v", tags)
+	}
+}
