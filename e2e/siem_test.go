@@ -213,6 +213,22 @@ func (b *alertBook) generate(g *falcoemu.Generator, count int) []falcoemu.Alert 
 
 // feedBooked enqueues count alerts on Falco's gRPC queue at rate alerts/s (0: at once), booking
 // each; onProgress (optional) is called with the number enqueued after every step.
+// feedInBackground feeds count alerts at rate from a goroutine; reached closes once mark alerts
+// were fed, and fed yields the total when feeding ends.
+func feedInBackground(ctx context.Context, emu *falcoemu.GRPCServer, g *falcoemu.Generator, b *alertBook, count int, rate float64, mark int) (reached <-chan struct{}, fed <-chan int) {
+	marked := make(chan struct{})
+	total := make(chan int, 1)
+	var once sync.Once
+	go func() {
+		total <- feedBooked(ctx, emu, g, b, count, rate, func(n int) {
+			if n >= mark {
+				once.Do(func() { close(marked) })
+			}
+		})
+	}()
+	return marked, total
+}
+
 func feedBooked(ctx context.Context, emu *falcoemu.GRPCServer, g *falcoemu.Generator, b *alertBook, count int, rate float64, onProgress func(int)) int {
 	p := falcoemu.NewPacer(rate)
 	n := 0
@@ -425,17 +441,8 @@ func TestSIEMOutage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	sinkDown := make(chan struct{})
-	var once sync.Once
-	fed := make(chan int, 1)
-	go func() {
-		fed <- feedBooked(ctx, r.emu, g, book, total, rate, func(n int) {
-			if n >= downAt {
-				once.Do(func() { close(sinkDown) })
-			}
-		})
-	}()
-	<-sinkDown
+	reached, fed := feedInBackground(ctx, r.emu, g, book, total, rate, downAt)
+	<-reached
 	// First half: the SIEM is unreachable (connection refused). Second half: it answers 503
 	// with Retry-After, as an overloaded intake does. Both are retried from the disk queue.
 	r.sink.Close()
@@ -486,17 +493,8 @@ func TestSIEMGatewayDown(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	gwDown := make(chan struct{})
-	var once sync.Once
-	fed := make(chan int, 1)
-	go func() {
-		fed <- feedBooked(ctx, r.emu, g, book, total, rate, func(n int) {
-			if n >= downAt {
-				once.Do(func() { close(gwDown) })
-			}
-		})
-	}()
-	<-gwDown
+	reached, fed := feedInBackground(ctx, r.emu, g, book, total, rate, downAt)
+	<-reached
 	r.gw.Kill()
 	downSince := time.Now()
 	baseSize, baseAlloc := dirUsage(t, r.agentQueueDir)
