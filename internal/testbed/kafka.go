@@ -83,7 +83,7 @@ func (k *Kafka) ConsumeLogs(tb TB, topic, encoding string) *KafkaLogsConsumer {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &KafkaLogsConsumer{
-		Sink:   &Sink{keep: true, seen: map[string]struct{}{}},
+		Sink:   newSink(true),
 		client: client, cancel: cancel, done: make(chan struct{}),
 	}
 	go c.run(ctx, um)

@@ -42,10 +42,16 @@ type Sink struct {
 // keep=false only counts (benchmarks).
 func StartSink(tb TB, keep bool) *Sink {
 	tb.Helper()
-	s := &Sink{Addr: FreeAddr(tb), keep: keep, seen: map[string]struct{}{}}
+	s := newSink(keep)
+	s.Addr = FreeAddr(tb)
 	s.listen(tb)
 	tb.Cleanup(s.Close)
 	return s
+}
+
+// newSink makes the record store without an endpoint; the Kafka consumer fills one too.
+func newSink(keep bool) *Sink {
+	return &Sink{keep: keep, seen: map[string]struct{}{}}
 }
 
 func (s *Sink) listen(tb TB) {
@@ -92,6 +98,9 @@ func (s *Sink) SetUnavailable(on bool) { s.down.Store(on) }
 
 // Count is the number of records received, duplicates included.
 func (s *Sink) Count() int64 { return s.total.Load() }
+
+// Requests is the number of export requests the sink was sent, refused ones (503) included.
+func (s *Sink) Requests() int64 { return s.requests.Load() }
 
 // Unique is the number of distinct records received.
 func (s *Sink) Unique() int {
