@@ -60,6 +60,7 @@ type options struct {
 	timeout          time.Duration
 	profileDir       string
 	profileSeconds   int
+	heapAt           float64
 	waitLoad         float64
 	waitLoadMax      time.Duration
 	verbose          bool
@@ -98,6 +99,7 @@ func parseFlags() *options {
 	flag.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up on a scenario run after this long")
 	flag.StringVar(&o.profileDir, "profile", "", "save a CPU profile (from the first record at the sink) and a heap profile (half-way) of each collector run here")
 	flag.IntVar(&o.profileSeconds, "profile-seconds", 5, "length of the CPU profiles")
+	flag.Float64Var(&o.heapAt, "heap-at", 0.5, "take the heap profile when this share of the alerts reached the sink")
 	flag.Float64Var(&o.waitLoad, "wait-load", 0, "before each run, wait until the 1-minute load average is below this (0: don't)")
 	flag.DurationVar(&o.waitLoadMax, "wait-load-max", 10*time.Minute, "wait at most this long for -wait-load per run")
 	flag.BoolVar(&o.verbose, "v", false, "log progress")
@@ -616,8 +618,8 @@ func (b *bench) runCollector(tb *runTB, sc scenario, runIdx int, r *Result) {
 		if emu.exited() {
 			tb.Fatalf("the emulator exited early (%v):\n%s", emu.err, tail(emu.out.String(), 2000))
 		}
-		if b.o.profileDir != "" && !midHeap && sink.Count() >= want/2 {
-			// The heap in the middle of the load, when the pipeline holds the most.
+		if b.o.profileDir != "" && !midHeap && float64(sink.Count()) >= b.o.heapAt*float64(want) {
+			// By default the heap in the middle of the load, when the pipeline holds the most.
 			midHeap = true
 			p := filepath.Join(b.o.profileDir, fmt.Sprintf("%s-%d.heap.pprof", sc.Name, runIdx+1))
 			go fetchTo("http://"+pprofAddr+"/debug/pprof/heap", p)
