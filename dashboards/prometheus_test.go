@@ -78,7 +78,7 @@ func synthData() []synthSeries {
 		{labels: `up{job="otelcol-falco",instance="node-1:9376"}`, from: 0, to: 120, steps: map[int64]float64{0: 1}},
 		{labels: `up{job="otelcol-falco",instance="node-2:9376"}`, from: 0, to: 120, steps: map[int64]float64{0: 1}},
 		{labels: `up{job="otelcol",instance="node-1:8888"}`, from: 0, to: 120, steps: map[int64]float64{0: 1}},
-		// The collector's prometheus receiver's own up for its scrape of Falco, re-exported.
+		// The falco receiver's up for its scrape of Falco's /metrics, re-exported.
 		{labels: `up{job="otelcol-falco",instance="node-1:9376",exported_job="falco",exported_instance="127.0.0.1:8765"}`, from: 0, to: 120, steps: map[int64]float64{0: 1}},
 
 		// Collector telemetry, as verified on collector v0.165 (no _total suffix).

@@ -374,26 +374,16 @@ func TestAgent(t *testing.T) {
 		if len(fm.Spec.Ports) == 1 && fm.Spec.Ports[0].TargetPort != intstr.FromInt32(falcoWebserverPort) {
 			t.Errorf("%s targets %v, Falco's webserver listens on %d", falcoMetrics, fm.Spec.Ports[0].TargetPort, falcoWebserverPort)
 		}
+		// The falco receiver scrapes Falco's /metrics (falco_metrics), in a metrics pipeline.
 		scrapes := false
-		for _, r := range w.cfg.components("receivers", "prometheus") {
-			scs, _ := lookup(r, "config", "scrape_configs")
-			list, _ := scs.([]any)
-			for i := range list {
-				sts, _ := lookup(list[i], "static_configs")
-				stl, _ := sts.([]any)
-				for j := range stl {
-					tg, _ := lookup(stl[j], "targets")
-					tl, _ := tg.([]any)
-					for _, x := range tl {
-						if s, ok := x.(string); ok && w.env.expand(s) == target {
-							scrapes = true
-						}
-					}
-				}
+		for _, r := range w.cfg.components("receivers", "falco") {
+			ep, _ := lookup(r, "falco_metrics", "endpoint")
+			if s, ok := ep.(string); ok && w.env.expand(s) == "http://"+target+"/metrics" {
+				scrapes = true
 			}
 		}
 		if !scrapes {
-			pending(t, "config/agent.yaml has no prometheus receiver scraping FALCO_METRICS_TARGET")
+			t.Error("config/agent.yaml has no falco receiver scraping http://FALCO_METRICS_TARGET/metrics")
 		}
 	})
 

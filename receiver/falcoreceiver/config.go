@@ -25,6 +25,9 @@ type Config struct {
 	HTTP configoptional.Optional[HTTPConfig] `mapstructure:"http"`
 	// Metrics configures the falco.events sum.
 	Metrics MetricsConfig `mapstructure:"metrics"`
+	// FalcoMetrics scrapes Falco's own Prometheus metrics (drops, event rates, rule matches) into
+	// the metrics pipeline, so the agent needs no Prometheus receiver beside it.
+	FalcoMetrics configoptional.Optional[FalcoMetricsConfig] `mapstructure:"falco_metrics"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -67,6 +70,36 @@ func (h *HTTPConfig) validate() error {
 	return nil
 }
 
+// FalcoMetricsConfig configures the scrape of Falco's webserver /metrics (Falco >= 0.38 with
+// webserver.prometheus_metrics_enabled and metrics.enabled).
+type FalcoMetricsConfig struct {
+	// ClientConfig carries the endpoint (http://localhost:8765/metrics), TLS, headers, auth and
+	// timeout of the scrape.
+	ClientConfig confighttp.ClientConfig `mapstructure:",squash"`
+	// CollectionInterval is how often Falco's /metrics is scraped.
+	CollectionInterval time.Duration `mapstructure:"collection_interval"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+func (f *FalcoMetricsConfig) validate() error {
+	var errs []error
+	u, err := url.Parse(f.ClientConfig.Endpoint)
+	switch {
+	case f.ClientConfig.Endpoint == "":
+		errs = append(errs, errors.New(`falco_metrics.endpoint: empty; use "http://localhost:8765/metrics"`))
+	case err != nil:
+		errs = append(errs, fmt.Errorf("falco_metrics.endpoint: %w", err))
+	case (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		errs = append(errs, fmt.Errorf("falco_metrics.endpoint %q: want an http(s) URL such as http://localhost:8765/metrics", f.ClientConfig.Endpoint))
+	}
+	if f.CollectionInterval <= 0 {
+		errs = append(errs, fmt.Errorf("falco_metrics.collection_interval must be positive, got %v", f.CollectionInterval))
+	}
+	return errors.Join(errs...)
+}
+
 // MetricsConfig configures the falco.events cumulative sum.
 type MetricsConfig struct {
 	// CollectionInterval is how often the current counts are emitted.
@@ -97,6 +130,9 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, cfg.HTTP.Get().validate())
 	}
 	errs = append(errs, cfg.Metrics.validate())
+	if cfg.FalcoMetrics.HasValue() {
+		errs = append(errs, cfg.FalcoMetrics.Get().validate())
+	}
 	return errors.Join(errs...)
 }
 

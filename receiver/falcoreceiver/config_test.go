@@ -60,6 +60,24 @@ func TestLoadConfig(t *testing.T) {
 		assert.True(t, cfg.GRPC.HasValue())
 		require.True(t, cfg.HTTP.HasValue())
 		assert.Equal(t, "127.0.0.1:2801", cfg.HTTP.Get().ServerConfig.NetAddr.Endpoint)
+		assert.False(t, cfg.FalcoMetrics.HasValue(), "Falco's /metrics is scraped only when asked")
+	})
+	t.Run("falco metrics", func(t *testing.T) {
+		cfg := loadConfig(t, "falco_metrics")
+		require.NoError(t, confmap.Validate(cfg))
+		require.True(t, cfg.FalcoMetrics.HasValue())
+		f := cfg.FalcoMetrics.Get()
+		assert.Equal(t, "http://127.0.0.1:8765/metrics", f.ClientConfig.Endpoint)
+		assert.Equal(t, 15*time.Second, f.CollectionInterval)
+		assert.Equal(t, 2*time.Second, f.ClientConfig.Timeout)
+	})
+	t.Run("falco metrics defaults", func(t *testing.T) {
+		cfg := loadConfig(t, "falco_metrics_defaults")
+		require.NoError(t, confmap.Validate(cfg))
+		f := cfg.FalcoMetrics.Get()
+		assert.Equal(t, "http://localhost:8765/metrics", f.ClientConfig.Endpoint)
+		assert.Equal(t, 10*time.Second, f.CollectionInterval)
+		assert.Equal(t, 5*time.Second, f.ClientConfig.Timeout)
 	})
 }
 
@@ -74,6 +92,8 @@ func TestValidateRejects(t *testing.T) {
 		{name: "bad_metrics", wantErr: "collection_interval must be positive"},
 		{name: "bad_metrics", wantErr: "max_series must be at least 1"},
 		{name: "bad_metrics", wantErr: `"falco.rule" listed twice`},
+		{name: "bad_falco_metrics", wantErr: "want an http(s) URL"},
+		{name: "bad_falco_metrics", wantErr: "falco_metrics.collection_interval must be positive"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"/"+tt.wantErr, func(t *testing.T) {

@@ -24,6 +24,8 @@ const (
 	defaultHTTPEndpoint   = "0.0.0.0:2801"
 	defaultPollInterval   = 50 * time.Millisecond
 	defaultReadBufferSize = 512 * 1024
+	// Falco's webserver: webserver.listen_port 8765, /metrics with prometheus_metrics_enabled.
+	defaultFalcoMetricsEndpoint = "http://localhost:8765/metrics"
 )
 
 // NewFactory creates the factory of the falco receiver.
@@ -41,7 +43,16 @@ func createDefaultConfig() component.Config {
 		GRPC:    configoptional.Default(defaultGRPCConfig()),
 		HTTP:    configoptional.Default(defaultHTTPConfig()),
 		Metrics: defaultMetricsConfig(),
+		// Off unless named: Falco serves /metrics only when its webserver is told to.
+		FalcoMetrics: configoptional.Default(defaultFalcoMetricsConfig()),
 	}
+}
+
+func defaultFalcoMetricsConfig() FalcoMetricsConfig {
+	client := confighttp.NewDefaultClientConfig()
+	client.Endpoint = defaultFalcoMetricsEndpoint
+	client.Timeout = 5 * time.Second
+	return FalcoMetricsConfig{ClientConfig: client, CollectionInterval: 10 * time.Second}
 }
 
 func defaultGRPCConfig() GRPCConfig {

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.opentelemetry.io/otel/metric"
@@ -96,6 +97,13 @@ func (r *falcoReceiver) start(host component.Host) error {
 	}
 	if r.metrics != nil {
 		r.wg.Go(func() { r.emitMetricsLoop(ctx) })
+		if r.cfg.FalcoMetrics.HasValue() {
+			s, err := newFalcoMetricsScraper(ctx, r.cfg.FalcoMetrics.Get(), r, host)
+			if err != nil {
+				return err
+			}
+			r.wg.Go(func() { s.run(ctx) })
+		}
 	}
 	return nil
 }
@@ -175,7 +183,11 @@ func (r *falcoReceiver) emitMetricsLoop(ctx context.Context) {
 }
 
 func (r *falcoReceiver) emitMetrics(ctx context.Context) error {
-	md := r.counter.snapshot(time.Now())
+	return r.consumeMetrics(ctx, r.counter.snapshot(time.Now()))
+}
+
+// consumeMetrics hands falco.events or Falco's own metrics to the metrics pipeline.
+func (r *falcoReceiver) consumeMetrics(ctx context.Context, md pmetric.Metrics) error {
 	points := md.DataPointCount()
 	if points == 0 {
 		return nil
