@@ -4,6 +4,7 @@
 package falcoreceiver
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -218,4 +219,48 @@ func TestCounterSeriesOwnTheirStrings(t *testing.T) {
 		assert.Equal(t, "web-1", pod.Str())
 	}
 	assert.True(t, found)
+}
+
+func TestCounterSnapshotChunks(t *testing.T) {
+	c := newEventCounter(testMetricsConfig(), nil)
+	for i := range 10 {
+		a := terminalShellAlert()
+		a.Rule = fmt.Sprintf("rule %d", i)
+		if i%2 == 1 {
+			a.Hostname = "other-node"
+		}
+		c.count([]*alert{a, a}, alertTime)
+	}
+	var chunks []int
+	total := map[string]int64{}
+	refused := errors.New("refused")
+	err := c.snapshotChunks(alertTime, 4, func(md pmetric.Metrics) error {
+		chunks = append(chunks, md.DataPointCount())
+		for k, dp := range pointsByAttrs(t, md) {
+			total[k] += dp.IntValue()
+		}
+		return refused
+	})
+	require.ErrorIs(t, err, refused)
+	assert.Equal(t, []int{4, 4, 2}, chunks, "every chunk is emitted although the first was refused")
+	assert.Len(t, total, 10)
+	for k, v := range total {
+		assert.Equal(t, int64(2), v, k)
+	}
+}
+
+// TestCounterValuesWithSeparatorBytes: a 0 byte (the key separator) from a peer cannot shift or
+// merge values, and empty values stay absent.
+func TestCounterValuesWithSeparatorBytes(t *testing.T) {
+	cfg := testMetricsConfig()
+	cfg.Attributes = []string{"falco.rule", "k8s.pod.name", "falco.source"}
+	c := newEventCounter(cfg, nil)
+	a := terminalShellAlert()
+	a.Hostname, a.Rule, a.Source = "no\x00de", "ru\x00le", ""
+	c.count([]*alert{a}, alertTime)
+	points := pointsByAttrs(t, c.snapshot(alertTime))
+	require.Len(t, points, 1)
+	for k := range points {
+		assert.Equal(t, "nodemap[falco.rule:rule k8s.pod.name:nginx-7c5ddbdf54-x2x8p]", k)
+	}
 }

@@ -22,6 +22,9 @@ import (
 	"github.com/otelcol-falco/otelcol-falco/receiver/falcoreceiver/internal/metadata"
 )
 
+// metricsChunkPoints bounds the falco.events points handed to the metrics pipeline at once.
+const metricsChunkPoints = 4096
+
 // dataFormat labels the receiver's own telemetry (otelcol_receiver_accepted_log_records, ...).
 const dataFormat = "falco"
 
@@ -183,7 +186,9 @@ func (r *falcoReceiver) emitMetricsLoop(ctx context.Context) {
 }
 
 func (r *falcoReceiver) emitMetrics(ctx context.Context) error {
-	return r.consumeMetrics(ctx, r.counter.snapshot(time.Now()))
+	return r.counter.snapshotChunks(time.Now(), metricsChunkPoints, func(md pmetric.Metrics) error {
+		return r.consumeMetrics(ctx, md)
+	})
 }
 
 // consumeMetrics hands falco.events or Falco's own metrics to the metrics pipeline.
