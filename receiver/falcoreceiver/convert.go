@@ -31,10 +31,13 @@ func alertsToLogs(alerts []*alert, observed time.Time) plog.Logs {
 	logs := plog.NewLogs()
 	obs := pcommon.NewTimestampFromTime(observed)
 	byHost := map[string]plog.LogRecordSlice{}
-	for _, a := range alerts {
+	for i, a := range alerts {
 		records, ok := byHost[a.Hostname]
 		if !ok {
 			records = newAlertResource(logs, a.Hostname)
+			// Room for the rest of the batch: exact for the usual one Falco host, and the
+			// record slice is not regrown (and copied) log2(batch) times.
+			records.EnsureCapacity(len(alerts) - i)
 			byHost[a.Hostname] = records
 		}
 		fillLogRecord(records.AppendEmpty(), a, obs)

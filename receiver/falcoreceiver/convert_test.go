@@ -250,12 +250,25 @@ func TestTypedFromString(t *testing.T) {
 		{"container.privileged", "true", fieldValue{Kind: kindBool, Bool: true}},
 		{"proc.is_exe_writable", "false", fieldValue{Kind: kindBool}},
 		{"fd.lport", "99999999999999999999", stringValue("99999999999999999999")},
+		{"evt.time", "06:55:04.123456789", stringValue("06:55:04.123456789")}, // gRPC's clock string
+		{"proc.pid", "-", stringValue("-")},
+		{"proc.pid", "-0", fieldValue{Kind: kindInt}},
+		{"proc.pid", "12a", stringValue("12a")},
+		{"proc.pid", "1_000", stringValue("1_000")},
+		{"proc.pid", "+5", stringValue("+5")},
+		{"proc.pid", "-9223372036854775808", fieldValue{Kind: kindInt, Int: -9223372036854775808}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key+"="+tt.in, func(t *testing.T) {
 			assert.Equal(t, tt.want, typedFromString(tt.key, tt.in))
 		})
 	}
+}
+
+// A value of an int field that is no number (evt.time over gRPC, every alert) must not cost
+// the allocations of a failed strconv.ParseInt.
+func TestTypedFromStringNonNumberDoesNotAllocate(t *testing.T) {
+	assert.Zero(t, testing.AllocsPerRun(100, func() { typedFromString("evt.time", "06:55:04.123456789") }))
 }
 
 func TestParsePrioritySpellings(t *testing.T) {

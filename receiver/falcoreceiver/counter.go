@@ -23,7 +23,10 @@ import (
 type eventCounter struct {
 	attrNames []string       // configured attribute names, in output order
 	fieldSlot map[string]int // output_fields key -> index in attrNames
-	ruleSlot  int            // index of falco.rule in attrNames, or -1; likewise below
+	// fieldLens has bit n set when a fieldSlot key is n bytes long (63 for longer): most of an
+	// alert's fields are not configured, and a length test is cheaper than the map look-up.
+	fieldLens uint64
+	ruleSlot  int // index of falco.rule in attrNames, or -1; likewise below
 	prioSlot  int
 	srcSlot   int
 	tagsSlot  int
@@ -81,6 +84,7 @@ func newEventCounter(cfg MetricsConfig, onOverflow func(first bool)) *eventCount
 			c.tagsSlot = i
 		default:
 			c.fieldSlot[name] = i
+			c.fieldLens |= keyLenBit(name)
 		}
 	}
 	c.values = make([]string, len(c.attrNames))
@@ -169,6 +173,9 @@ func (c *eventCounter) collectValues(a *alert) {
 	}
 	for i := range a.Fields {
 		f := &a.Fields[i]
+		if c.fieldLens&keyLenBit(f.Key) == 0 {
+			continue
+		}
 		slot, ok := c.fieldSlot[f.Key]
 		if !ok {
 			continue
@@ -176,6 +183,8 @@ func (c *eventCounter) collectValues(a *alert) {
 		c.values[slot] = metricValue(f.Value)
 	}
 }
+
+func keyLenBit(key string) uint64 { return 1 << min(len(key), 63) }
 
 // joinTags renders tags sorted and comma-joined, reusing the last rendering when the tags are the
 // same (alerts of one rule share them), so the common case does not allocate.

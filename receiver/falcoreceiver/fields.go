@@ -84,7 +84,9 @@ func typedFromString(key, s string) fieldValue {
 	}
 	switch c := s[0]; {
 	case c == '-' || (c >= '0' && c <= '9'):
-		if fieldKind(key) == kindInt {
+		// isDecimal first: a failed ParseInt allocates its error, and int fields often carry
+		// non-numbers (evt.time is a clock string over gRPC); hex ids also skip the look-up.
+		if isDecimal(s) && fieldKind(key) == kindInt {
 			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 				return fieldValue{Kind: kindInt, Int: n}
 			}
@@ -95,6 +97,23 @@ func typedFromString(key, s string) fieldValue {
 		}
 	}
 	return stringValue(s)
+}
+
+// isDecimal reports whether s is what ParseInt(s, 10, 64) accepts, overflow aside: an optional
+// '-' and at least one digit. ('+' never reaches it: typedFromString keeps "+1" a string.)
+func isDecimal(s string) bool {
+	if s != "" && s[0] == '-' {
+		s = s[1:]
+	}
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // evtTimeField is the output field Falco fills from the alert's time: epoch nanoseconds in its

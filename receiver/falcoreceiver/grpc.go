@@ -32,6 +32,11 @@ const (
 	grpcBufferedAlerts = 1024
 	// activeWindow is how long after the last alert the receiver keeps asking Falco at the fast pace.
 	activeWindow = time.Second
+	// flowControlWindow is the HTTP/2 stream and connection window. gRPC's 64 KiB default, grown
+	// by BDP probing, makes the receiver send a WINDOW_UPDATE every ~12 alerts at high rates;
+	// 1 MiB cuts that ~16-fold (~10% less CPU per alert in BenchmarkGRPCStream) and still bounds
+	// what the stream buffers while the pipeline refuses alerts (BDP may grow it to 16 MiB).
+	flowControlWindow = 1 << 20
 )
 
 // grpcTransport subscribes to Falco's gRPC output (/falco.outputs.service/sub) and keeps the
@@ -88,7 +93,9 @@ func (t *grpcTransport) subscribeLoop(ctx context.Context) {
 			// gRPC's own redial backoff starts at 1 s and grows to 2 min; ours paces reconnects.
 			Backoff:           grpcbackoff.Config{BaseDelay: t.cfg.Backoff.InitialInterval, Multiplier: 1.6, Jitter: 0.2, MaxDelay: t.cfg.Backoff.MaxInterval},
 			MinConnectTimeout: 5 * time.Second,
-		})))
+		})),
+		configgrpc.WithGrpcDialOption(grpc.WithInitialWindowSize(flowControlWindow)),
+		configgrpc.WithGrpcDialOption(grpc.WithInitialConnWindowSize(flowControlWindow)))
 	if err != nil {
 		componentstatus.ReportStatus(t.host, componentstatus.NewFatalErrorEvent(fmt.Errorf("falco grpc: %w", err)))
 		return

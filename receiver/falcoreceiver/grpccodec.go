@@ -69,14 +69,14 @@ func (alertCodec) Unmarshal(data mem.BufferSlice, v any) error {
 func decodeResponse(b []byte, a *alert) error {
 	var deprecatedSource = -1
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := consumeTag(b)
 		if n < 0 {
 			return fmt.Errorf("falco response: bad tag: %w", protowire.ParseError(n))
 		}
 		b = b[n:]
 		switch {
 		case typ == protowire.BytesType && num != respTime && num != respOutputFields:
-			v, n := protowire.ConsumeBytes(b)
+			v, n := consumeBytes(b)
 			if n < 0 {
 				return fieldError(num, n)
 			}
@@ -95,7 +95,7 @@ func decodeResponse(b []byte, a *alert) error {
 				a.Source = s
 			}
 		case typ == protowire.BytesType && num == respTime:
-			v, n := protowire.ConsumeBytes(b)
+			v, n := consumeBytes(b)
 			if n < 0 {
 				return fieldError(num, n)
 			}
@@ -106,7 +106,7 @@ func decodeResponse(b []byte, a *alert) error {
 			}
 			a.Time = t
 		case typ == protowire.BytesType && num == respOutputFields:
-			v, n := protowire.ConsumeBytes(b)
+			v, n := consumeBytes(b)
 			if n < 0 {
 				return fieldError(num, n)
 			}
@@ -144,7 +144,7 @@ func decodeResponse(b []byte, a *alert) error {
 func decodeOutputField(b []byte, a *alert) error {
 	var key, val string
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := consumeTag(b)
 		if n < 0 {
 			return fieldError(respOutputFields, n)
 		}
@@ -157,7 +157,7 @@ func decodeOutputField(b []byte, a *alert) error {
 			b = b[n:]
 			continue
 		}
-		v, n := protowire.ConsumeBytes(b)
+		v, n := consumeBytes(b)
 		if n < 0 {
 			return fieldError(respOutputFields, n)
 		}
@@ -178,7 +178,7 @@ func decodeOutputField(b []byte, a *alert) error {
 func decodeTimestamp(b []byte) (time.Time, error) {
 	var secs, nanos int64
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := consumeTag(b)
 		if n < 0 {
 			return time.Time{}, fieldError(respTime, n)
 		}
@@ -206,6 +206,24 @@ func decodeTimestamp(b []byte) (time.Time, error) {
 		return time.Time{}, errors.New("falco response: time.nanos out of range")
 	}
 	return time.Unix(secs, nanos).UTC(), nil
+}
+
+// consumeTag is protowire.ConsumeTag with a shortcut for the one-byte tags of field numbers 1-15
+// (every field of these messages): protowire's general varint path was a good part of decoding.
+func consumeTag(b []byte) (protowire.Number, protowire.Type, int) {
+	if len(b) > 0 && b[0] < 0x80 && b[0]>>3 != 0 { // field number 0 is invalid: protowire says why
+		return protowire.Number(b[0] >> 3), protowire.Type(b[0] & 7), 1
+	}
+	return protowire.ConsumeTag(b)
+}
+
+// consumeBytes is protowire.ConsumeBytes with a shortcut for lengths below 128 (most values).
+func consumeBytes(b []byte) ([]byte, int) {
+	if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+		n := 1 + int(b[0])
+		return b[1:n], n
+	}
+	return protowire.ConsumeBytes(b)
 }
 
 func fieldError(num protowire.Number, code int) error {

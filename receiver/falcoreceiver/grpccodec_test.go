@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -142,6 +143,27 @@ func TestCodecRejectsMalformedInput(t *testing.T) {
 	} {
 		var a alert
 		assert.Error(t, decodeResponse(b, &a), "%x", b)
+	}
+}
+
+// The shortcuts must answer exactly like protowire, errors included, for every short input.
+func TestConsumeShortcutsMatchProtowire(t *testing.T) {
+	inputs := [][]byte{nil}
+	for i := range 1 << 16 {
+		inputs = append(inputs, []byte{byte(i)}, []byte{byte(i), byte(i >> 8)}, []byte{byte(i), byte(i >> 8), 'x', 'y'})
+	}
+	for _, b := range inputs {
+		num, typ, n := consumeTag(b)
+		wantNum, wantTyp, wantN := protowire.ConsumeTag(b)
+		if n < 0 || wantN < 0 {
+			require.Equal(t, wantN, n, "tag %x", b)
+		} else {
+			require.Equal(t, []any{wantNum, wantTyp, wantN}, []any{num, typ, n}, "tag %x", b)
+		}
+		v, n := consumeBytes(b)
+		wantV, wantN := protowire.ConsumeBytes(b)
+		require.Equal(t, wantN, n, "bytes %x", b)
+		require.Equal(t, wantV, v, "bytes %x", b)
 	}
 }
 
