@@ -91,7 +91,7 @@ func parseFlags() *options {
 	flag.IntVar(&o.seriesMax, "series-max", 110_000, "metrics.max_series of the 100k-series scenario")
 	flag.IntVar(&o.guardPods, "guard-pods", 13_000, "pods of the cardinality-guard scenario (~185k distinct series in 1M alerts)")
 	flag.IntVar(&o.guardMax, "guard-max", 100_000, "metrics.max_series of the cardinality-guard scenario")
-	flag.StringVar(&o.gogc, "gogc", "", "GOGC of the collector process (empty: Go's default)")
+	flag.StringVar(&o.gogc, "gogc", "200", "GOGC of the collector process, as deploy/ sets it (empty: Go's default, 100)")
 	flag.StringVar(&o.gomemlimit, "gomemlimit", "200MiB", "GOMEMLIMIT of the collector process, as deploy/ sets it (empty: none)")
 	flag.Var(&o.extraEnv, "env", "extra KEY=VALUE for the collector's (and the floor's) environment, e.g. GODEBUG=gctrace=1 (repeatable)")
 	flag.StringVar(&o.compression, "compression", "none", "compression of the OTLP exporter to the sink: none or zstd")
