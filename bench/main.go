@@ -61,6 +61,7 @@ type options struct {
 	profileDir       string
 	profileSeconds   int
 	heapAt           float64
+	featureGates     listFlag
 	waitLoad         float64
 	waitLoadMax      time.Duration
 	verbose          bool
@@ -99,6 +100,7 @@ func parseFlags() *options {
 	flag.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up on a scenario run after this long")
 	flag.StringVar(&o.profileDir, "profile", "", "save a CPU profile (from the first record at the sink) and a heap profile (half-way) of each collector run here")
 	flag.IntVar(&o.profileSeconds, "profile-seconds", 5, "length of the CPU profiles")
+	flag.Var(&o.featureGates, "feature-gates", "a collector feature gate to enable, e.g. pdata.useProtoPooling (repeatable)")
 	flag.Float64Var(&o.heapAt, "heap-at", 0.5, "take the heap profile when this share of the alerts reached the sink")
 	flag.Float64Var(&o.waitLoad, "wait-load", 0, "before each run, wait until the 1-minute load average is below this (0: don't)")
 	flag.DurationVar(&o.waitLoadMax, "wait-load-max", 10*time.Minute, "wait at most this long for -wait-load per run")
@@ -129,6 +131,15 @@ func (e *envFlag) Set(s string) error {
 		return fmt.Errorf("want KEY=VALUE, got %q", s)
 	}
 	*e = append(*e, s)
+	return nil
+}
+
+// listFlag collects a repeatable flag's values.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error {
+	*l = append(*l, s)
 	return nil
 }
 
@@ -221,6 +232,9 @@ type Result struct {
 	CPUPer100k float64 `json:"cpu_seconds_per_100k"`
 	// CPULogsPer100k stops the clock when the last log record reached the sink.
 	CPULogsPer100k float64 `json:"cpu_seconds_per_100k_logs_only,omitempty"`
+	// LoadCPUPer100k is the emulator's (Falco's stand-in) CPU over the same span: with the
+	// collector's it tells whether alerts/s was bound by the 2 vCPUs the two share.
+	LoadCPUPer100k float64 `json:"load_cpu_seconds_per_100k,omitempty"`
 	// PeakRSSMiB is VmHWM after one scrape of the Prometheus exporter.
 	PeakRSSMiB          float64 `json:"peak_rss_mib"`
 	PeakRSSPreScrapeMiB float64 `json:"peak_rss_before_scrape_mib,omitempty"`
@@ -581,7 +595,7 @@ func (b *bench) runCollector(tb *runTB, sc scenario, runIdx int, r *Result) {
 	for k, v := range b.env {
 		env[k] = v
 	}
-	col := startCollector(tb, configs, env)
+	col := startCollector(tb, configs, env, b.o.featureGates)
 	pid := col.PID()
 	if b.o.profileDir != "" { // the collector's log, also when the run fails
 		logPath := filepath.Join(b.o.profileDir, fmt.Sprintf("%s-%d.collector.log", sc.Name, runIdx+1))
@@ -639,6 +653,9 @@ func (b *bench) runCollector(tb *runTB, sc scenario, runIdx int, r *Result) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	cpuLogs := mustCPU(tb, pid)
+	if emuCPU, err := procCPU(emu.pid()); err == nil {
+		r.LoadCPUPer100k = emuCPU.Seconds() / float64(want) * 1e5
+	}
 	r.PeakRSSPreScrapeMiB = peakRSSMiB(pid)
 	r.Delivered = sink.Count()
 	first, last := sink.FirstArrival(), sink.LastArrival()
@@ -716,8 +733,8 @@ func (b *bench) runCollector(tb *runTB, sc scenario, runIdx int, r *Result) {
 }
 
 // startCollector starts the -collector binary through testbed.
-func startCollector(tb *runTB, configs []string, env map[string]string) *testbed.Collector {
-	return testbed.StartCollector(tb, testbed.CollectorOptions{Configs: configs, Env: env})
+func startCollector(tb *runTB, configs []string, env map[string]string, featureGates []string) *testbed.Collector {
+	return testbed.StartCollector(tb, testbed.CollectorOptions{Configs: configs, Env: env, FeatureGates: featureGates})
 }
 
 func mustCPU(tb *runTB, pid int) time.Duration {
@@ -837,6 +854,9 @@ func (r Result) short() string {
 		return "FAILED: " + r.Error
 	}
 	s := fmt.Sprintf("%.0f alerts/s, %.3f CPU-s/100k, peak RSS %.0f MiB", r.AlertsPerSec, r.CPUPer100k, r.PeakRSSMiB)
+	if r.LoadCPUPer100k > 0 {
+		s += fmt.Sprintf(", emulator %.3f CPU-s/100k", r.LoadCPUPer100k)
+	}
 	if r.Series > 0 {
 		s += fmt.Sprintf(", %d series", r.Series)
 	}
@@ -877,6 +897,7 @@ func aggregate(rs []Result) Result {
 		out.CPUSeconds = med(func(r Result) float64 { return r.CPUSeconds })
 		out.CPUPer100k = med(func(r Result) float64 { return r.CPUPer100k })
 		out.CPULogsPer100k = med(func(r Result) float64 { return r.CPULogsPer100k })
+		out.LoadCPUPer100k = med(func(r Result) float64 { return r.LoadCPUPer100k })
 		out.PeakRSSMiB = med(func(r Result) float64 { return r.PeakRSSMiB })
 		out.PeakRSSAnonMiB = med(func(r Result) float64 { return r.PeakRSSAnonMiB })
 		out.PeakRSSFileMiB = med(func(r Result) float64 { return r.PeakRSSFileMiB })

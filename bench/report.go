@@ -111,18 +111,21 @@ func printTable(w io.Writer, rep *Report) {
 	fmt.Fprintf(w, ".\nLoad average (1 min) %.2f at start, %.2f at end. Runs per scenario: %d (medians; 100k-series and guard: %d; latency: 1). Collector env: %v.\n\n",
 		rep.Load1Start, rep.Load1End, rep.Runs, rep.HeavyRuns, rep.Collector)
 
-	fmt.Fprintln(w, "| scenario | alerts | alerts/s | CPU-s / 100k | CPU-s / 100k (logs only) | peak RSS MiB (anon / file) | series | latency p50 / p99 ms | load |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| scenario | alerts | alerts/s | CPU-s / 100k | CPU-s / 100k (logs only) | emulator CPU-s / 100k | peak RSS MiB (anon / file) | series | latency p50 / p99 ms | load |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rep.Results {
 		if r.Error != "" {
-			fmt.Fprintf(w, "| %s | %d | failed: %s | | | | | | |\n", r.Scenario, r.Alerts, oneLine(r.Error, 80))
+			fmt.Fprintf(w, "| %s | %d | failed: %s | | | | | | | |\n", r.Scenario, r.Alerts, oneLine(r.Error, 80))
 			continue
 		}
 		rate := fmt.Sprintf("%.0f", r.AlertsPerSec)
 		if r.Rate > 0 {
 			rate = fmt.Sprintf("%.0f (fixed)", r.Rate)
 		}
-		logsOnly, series, lat := "", "", ""
+		logsOnly, load, series, lat := "", "", "", ""
+		if r.LoadCPUPer100k > 0 {
+			load = fmt.Sprintf("%.3f", r.LoadCPUPer100k)
+		}
 		if r.CPULogsPer100k > 0 && !r.isLatency() {
 			logsOnly = fmt.Sprintf("%.3f", r.CPULogsPer100k)
 		}
@@ -136,8 +139,8 @@ func printTable(w io.Writer, rep *Report) {
 		if r.PeakRSSAnonMiB > 0 {
 			rss += fmt.Sprintf(" (%.0f / %.0f)", r.PeakRSSAnonMiB, r.PeakRSSFileMiB)
 		}
-		fmt.Fprintf(w, "| %s | %d | %s | %.3f | %s | %s | %s | %s | %.1f |\n",
-			r.Scenario, r.Alerts, rate, r.CPUPer100k, logsOnly, rss, series, lat, r.Load1Start)
+		fmt.Fprintf(w, "| %s | %d | %s | %.3f | %s | %s | %s | %s | %s | %.1f |\n",
+			r.Scenario, r.Alerts, rate, r.CPUPer100k, logsOnly, load, rss, series, lat, r.Load1Start)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| target | want | got | met |")

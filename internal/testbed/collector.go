@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -58,6 +59,8 @@ type Collector struct {
 	Env    map[string]string
 	done   chan struct{}
 	Health string // health_check address
+
+	featureGates []string
 }
 
 // CollectorOptions say how to start the collector.
@@ -66,6 +69,8 @@ type CollectorOptions struct {
 	Configs []string
 	// Env is added to the environment; the shipped configs read their addresses from it.
 	Env map[string]string
+	// FeatureGates are passed as --feature-gates, e.g. pdata.useProtoPooling.
+	FeatureGates []string
 }
 
 // StartCollector starts the collector and waits until its health_check answers; the env var
@@ -85,7 +90,7 @@ func StartCollector(tb TB, opts CollectorOptions) *Collector {
 	if env["TELEMETRY_HOST"] == "" {
 		env["TELEMETRY_HOST"] = "127.0.0.1"
 	}
-	c := &Collector{Env: env, Health: env["HEALTH_CHECK_ENDPOINT"]}
+	c := &Collector{Env: env, Health: env["HEALTH_CHECK_ENDPOINT"], featureGates: opts.FeatureGates}
 	c.start(tb, opts.Configs)
 	tb.Cleanup(func() { c.Stop(tb) })
 	return c
@@ -96,6 +101,9 @@ func (c *Collector) start(tb TB, configs []string) {
 	args := []string{}
 	for _, cfg := range configs {
 		args = append(args, "--config", cfg)
+	}
+	if len(c.featureGates) > 0 {
+		args = append(args, "--feature-gates", strings.Join(c.featureGates, ","))
 	}
 	c.cmd = exec.Command(CollectorBinary(tb), args...)
 	c.cmd.Env = os.Environ()
