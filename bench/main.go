@@ -95,7 +95,7 @@ func parseFlags() *options {
 	flag.StringVar(&o.gogc, "gogc", "200", "GOGC of the collector process, as deploy/ sets it (empty: Go's default, 100)")
 	flag.StringVar(&o.gomemlimit, "gomemlimit", "200MiB", "GOMEMLIMIT of the collector process, as deploy/ sets it (empty: none)")
 	flag.Var(&o.extraEnv, "env", "extra KEY=VALUE for the collector's (and the floor's) environment, e.g. GODEBUG=gctrace=1 (repeatable)")
-	flag.StringVar(&o.compression, "compression", "none", "compression of the OTLP exporter to the sink: none or zstd")
+	flag.StringVar(&o.compression, "compression", "none", "compression of the OTLP exporter to the sink: none, zstd or gzip")
 	flag.DurationVar(&o.metricsInterval, "metrics-interval", 10*time.Second, "the falco receiver's metrics.collection_interval (the shipped default is 10s)")
 	flag.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up on a scenario run after this long")
 	flag.StringVar(&o.profileDir, "profile", "", "save a CPU profile (from the first record at the sink) and a heap profile (half-way) of each collector run here")
