@@ -139,6 +139,10 @@ func (v mappedValue) put(m pcommon.Map, key string) {
 	}
 }
 
+func (v *mappedValue) equal(o *mappedValue) bool {
+	return v.kind == o.kind && v.num == o.num && v.str == o.str
+}
+
 // appendKey appends an unambiguous encoding of v, so equal workload keys mean equal values.
 func (v *mappedValue) appendKey(buf []byte) []byte {
 	buf = append(buf, byte(v.kind))
