@@ -35,6 +35,12 @@ type labeler struct {
 	writes    []int32 // record-level targets resolved by the current call
 	removeAt  []bool  // per attribute position: remove it; all false between calls
 
+	// pdata cannot rename an attribute: a rename is a removal plus a Put, which allocates the
+	// value's storage. A value that is certain to be its target's result is moved out of its
+	// Falco-named attribute (removed anyway) into held, and from there into the target.
+	held    []pcommon.Value // per target: standalone value holding the result
+	holding []bool          // per target: held holds the current record's result
+
 	gen     uint32        // tells the current call's targetState apart
 	targets []targetState // per target
 
@@ -52,6 +58,13 @@ func newLabeler(t *table, keepOriginal bool) *labeler {
 	}
 	for i := range l.sourceHit {
 		l.sourceHit[i] = -1
+	}
+	if !keepOriginal {
+		l.held = make([]pcommon.Value, len(t.targets))
+		for i := range l.held {
+			l.held[i] = pcommon.NewValueEmpty()
+		}
+		l.holding = make([]bool, len(t.targets))
 	}
 	return l
 }
@@ -88,6 +101,10 @@ func (l *labeler) label(attrs pcommon.Map) {
 			if entry.source >= 0 && sourceHit[entry.source] < 0 {
 				sourceHit[entry.source] = int32(len(hits))
 				hits = append(hits, hit{pos: pos, source: entry.source, status: status, raw: raw})
+				if entry.movable.has(raw.kind) && !l.keepOriginal {
+					v.MoveTo(l.held[entry.target]) // the attribute is removed anyway
+					l.holding[entry.target] = true
+				}
 			}
 		}
 		pos++
@@ -215,6 +232,11 @@ func (l *labeler) writeRecordTargets(attrs pcommon.Map) {
 	// doubling when the originals are kept. It is a no-op after removals.
 	attrs.EnsureCapacity(attrs.Len() + len(l.writes))
 	for _, tid := range l.writes {
+		if !l.keepOriginal && l.holding[tid] {
+			l.holding[tid] = false
+			l.held[tid].MoveTo(attrs.PutEmpty(l.table.targets[tid].key))
+			continue
+		}
 		st := &l.targets[tid]
 		if src := &l.table.sources[st.winner]; src.inPlace && src.conv == convKeep {
 			continue // already in place, unchanged

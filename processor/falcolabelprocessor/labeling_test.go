@@ -206,6 +206,25 @@ func TestLabelAlertShapes(t *testing.T) {
 			}),
 		},
 		{
+			name:         "a record-level target already present is replaced",
+			fields:       with(alertFields(), map[string]any{"process.executable.name": "old", "process.pid": "old"}),
+			wantResource: wantResource(),
+			wantRecord:   wantRecord(),
+		},
+		{
+			name:         "keep_original with a target already present",
+			cfg:          Config{KeepOriginal: true},
+			fields:       with(alertFields(), map[string]any{"process.executable.name": "old"}),
+			wantResource: wantResource(),
+			wantRecord: func() map[string]any {
+				want := wantRecord()
+				for k, v := range alertFields() {
+					want[k] = v
+				}
+				return want
+			}(),
+		},
+		{
 			name:         "no-value fd.name of a non-file event is removed",
 			fields:       with(alertFields(), map[string]any{"evt.type": "connect", "fd.name": "<NA>", "fd.type": "ipv4"}),
 			wantResource: wantResource(),
