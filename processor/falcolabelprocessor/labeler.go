@@ -100,7 +100,9 @@ func (l *labeler) label(attrs pcommon.Map) {
 			}
 			if entry.source >= 0 && sourceHit[entry.source] < 0 {
 				sourceHit[entry.source] = int32(len(hits))
-				hits = append(hits, hit{pos: pos, source: entry.source, status: status, raw: raw})
+				hits = append(hits, hit{})
+				h := &hits[len(hits)-1]
+				h.pos, h.source, h.status, h.raw = pos, entry.source, status, raw
 				if entry.movable.has(raw.kind) && !l.keepOriginal {
 					v.MoveTo(l.held[entry.target]) // the attribute is removed anyway
 					l.holding[entry.target] = true
@@ -178,13 +180,19 @@ func (l *labeler) resolve(hints *recordHints) {
 		}
 		for _, sid := range tgt.sources {
 			h := sourceHit[sid]
-			if h >= 0 && hits[h].status == readValue && convertInto(&st.value, &hits[h].raw, sources[sid].conv) {
-				st.winner, st.found = sid, true
-				if !tgt.resource {
-					l.writes = append(l.writes, tid)
-				}
-				break
+			if h < 0 || hits[h].status != readValue {
+				continue
 			}
+			if c := sources[sid].conv; c == convKeep { // the common case, without a call
+				st.value = hits[h].raw
+			} else if !convertInto(&st.value, &hits[h].raw, c) {
+				continue
+			}
+			st.winner, st.found = sid, true
+			if !tgt.resource {
+				l.writes = append(l.writes, tid)
+			}
+			break
 		}
 	}
 }
