@@ -41,6 +41,7 @@ type labeler struct {
 	held    []pcommon.Value // per target: standalone value holding the result
 	holding []bool          // per target: held holds the current record's result
 
+	shapes  shapeCache
 	gen     uint32        // tells the current call's targetState apart
 	targets []targetState // per target
 
@@ -91,9 +92,10 @@ func (l *labeler) label(attrs pcommon.Map) {
 	var hints recordHints
 
 	index, sourceHit, hits := &l.table.index, l.sourceHit, l.hits[:0]
+	shape := l.shapes.slots(attrs.Len())
 	pos := int32(0)
 	for key, v := range attrs.All() {
-		if entry, ok := index.find(key); ok {
+		if entry := index.entryAt(&shape[pos], key); entry != nil {
 			raw, status := readRaw(v)
 			if entry.hint != hintNone {
 				hints.note(entry.hint, &raw, status)
