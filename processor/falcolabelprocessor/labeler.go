@@ -62,8 +62,10 @@ func newLabeler(t *table, keepOriginal bool) *labeler {
 	}
 	if !keepOriginal {
 		l.held = make([]pcommon.Value, len(t.targets))
-		for i := range l.held {
-			l.held[i] = pcommon.NewValueEmpty()
+		for _, slot := range t.index.slots {
+			if slot.entry.movable != 0 { // only these targets are ever held
+				l.held[slot.entry.target] = pcommon.NewValueEmpty()
+			}
 		}
 		l.holding = make([]bool, len(t.targets))
 	}
