@@ -37,14 +37,22 @@ func newFieldIndex(entries map[string]fieldEntry) fieldIndex {
 }
 
 func (idx *fieldIndex) find(key string) (fieldEntry, bool) {
+	if e := idx.lookup(key); e != nil {
+		return *e, true
+	}
+	return fieldEntry{}, false
+}
+
+// lookup returns the entry of key, or nil.
+func (idx *fieldIndex) lookup(key string) *fieldEntry {
 	i := fieldHash(key) & idx.mask
 	for {
 		slot := &idx.slots[i]
 		if slot.key == "" {
-			return fieldEntry{}, false
+			return nil
 		}
 		if slot.key == key {
-			return slot.entry, true
+			return &slot.entry
 		}
 		i = (i + 1) & idx.mask
 	}

@@ -35,6 +35,13 @@ type labeler struct {
 	writes    []int32 // record-level targets resolved by the current call
 	removeAt  []bool  // per attribute position: remove it; all false between calls
 
+	// pdata cannot rename an attribute: a rename is a removal plus a Put, which allocates the
+	// value's storage. A value that is certain to be its target's result is moved out of its
+	// Falco-named attribute (removed anyway) into held, and from there into the target.
+	held    []pcommon.Value // per target: standalone value holding the result
+	holding []bool          // per target: held holds the current record's result
+
+	shapes  shapeCache
 	gen     uint32        // tells the current call's targetState apart
 	targets []targetState // per target
 
@@ -52,6 +59,15 @@ func newLabeler(t *table, keepOriginal bool) *labeler {
 	}
 	for i := range l.sourceHit {
 		l.sourceHit[i] = -1
+	}
+	if !keepOriginal {
+		l.held = make([]pcommon.Value, len(t.targets))
+		for _, slot := range t.index.slots {
+			if slot.entry.movable != 0 { // only these targets are ever held
+				l.held[slot.entry.target] = pcommon.NewValueEmpty()
+			}
+		}
+		l.holding = make([]bool, len(t.targets))
 	}
 	return l
 }
@@ -78,16 +94,23 @@ func (l *labeler) label(attrs pcommon.Map) {
 	var hints recordHints
 
 	index, sourceHit, hits := &l.table.index, l.sourceHit, l.hits[:0]
+	shape := l.shapes.slots(attrs.Len())
 	pos := int32(0)
 	for key, v := range attrs.All() {
-		if entry, ok := index.find(key); ok {
+		if entry := index.entryAt(&shape[pos], key); entry != nil {
 			raw, status := readRaw(v)
 			if entry.hint != hintNone {
 				hints.note(entry.hint, &raw, status)
 			}
 			if entry.source >= 0 && sourceHit[entry.source] < 0 {
 				sourceHit[entry.source] = int32(len(hits))
-				hits = append(hits, hit{pos: pos, source: entry.source, status: status, raw: raw})
+				hits = append(hits, hit{})
+				h := &hits[len(hits)-1]
+				h.pos, h.source, h.status, h.raw = pos, entry.source, status, raw
+				if entry.movable.has(raw.kind) && !l.keepOriginal {
+					v.MoveTo(l.held[entry.target]) // the attribute is removed anyway
+					l.holding[entry.target] = true
+				}
 			}
 		}
 		pos++
@@ -161,13 +184,19 @@ func (l *labeler) resolve(hints *recordHints) {
 		}
 		for _, sid := range tgt.sources {
 			h := sourceHit[sid]
-			if h >= 0 && hits[h].status == readValue && convertInto(&st.value, &hits[h].raw, sources[sid].conv) {
-				st.winner, st.found = sid, true
-				if !tgt.resource {
-					l.writes = append(l.writes, tid)
-				}
-				break
+			if h < 0 || hits[h].status != readValue {
+				continue
 			}
+			if c := sources[sid].conv; c == convKeep { // the common case, without a call
+				st.value = hits[h].raw
+			} else if !convertInto(&st.value, &hits[h].raw, c) {
+				continue
+			}
+			st.winner, st.found = sid, true
+			if !tgt.resource {
+				l.writes = append(l.writes, tid)
+			}
+			break
 		}
 	}
 }
@@ -215,6 +244,11 @@ func (l *labeler) writeRecordTargets(attrs pcommon.Map) {
 	// doubling when the originals are kept. It is a no-op after removals.
 	attrs.EnsureCapacity(attrs.Len() + len(l.writes))
 	for _, tid := range l.writes {
+		if !l.keepOriginal && l.holding[tid] {
+			l.holding[tid] = false
+			l.held[tid].MoveTo(attrs.PutEmpty(l.table.targets[tid].key))
+			continue
+		}
 		st := &l.targets[tid]
 		if src := &l.table.sources[st.winner]; src.inPlace && src.conv == convKeep {
 			continue // already in place, unchanged

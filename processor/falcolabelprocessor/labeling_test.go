@@ -206,6 +206,53 @@ func TestLabelAlertShapes(t *testing.T) {
 			}),
 		},
 		{
+			name:         "a record-level target already present is replaced",
+			fields:       with(alertFields(), map[string]any{"process.executable.name": "old", "process.pid": "old"}),
+			wantResource: wantResource(),
+			wantRecord:   wantRecord(),
+		},
+		{
+			name:         "keep_original with a target already present",
+			cfg:          Config{KeepOriginal: true},
+			fields:       with(alertFields(), map[string]any{"process.executable.name": "old"}),
+			wantResource: wantResource(),
+			wantRecord: func() map[string]any {
+				want := wantRecord()
+				for k, v := range alertFields() {
+					want[k] = v
+				}
+				return want
+			}(),
+		},
+		{
+			name:         "no-value fd.name of a non-file event is removed",
+			fields:       with(alertFields(), map[string]any{"evt.type": "connect", "fd.name": "<NA>", "fd.type": "ipv4"}),
+			wantResource: wantResource(),
+			wantRecord:   with(wantRecord(), map[string]any{"evt.type": "connect", "fd.type": "ipv4"}),
+		},
+		{
+			name: "second source of a file-only target of a non-file event stays",
+			cfg:  Config{Mappings: []Mapping{{From: "fs.path.name", To: "file.path"}}},
+			fields: with(alertFields(), map[string]any{
+				"evt.type": "connect", "fd.name": "<NA>", "fs.path.name": "/tmp/x", "fd.type": "ipv4",
+			}),
+			wantResource: wantResource(),
+			wantRecord: with(wantRecord(), map[string]any{
+				"evt.type": "connect", "fd.type": "ipv4", "fs.path.name": "/tmp/x",
+			}),
+		},
+		{
+			name: "second source of a file-only target of a file event is mapped",
+			cfg:  Config{Mappings: []Mapping{{From: "fs.path.name", To: "file.path"}}},
+			fields: with(alertFields(), map[string]any{
+				"evt.type": "openat", "fd.name": "<NA>", "fs.path.name": "/tmp/x", "fd.type": "file",
+			}),
+			wantResource: wantResource(),
+			wantRecord: with(wantRecord(), map[string]any{
+				"evt.type": "openat", "fd.type": "file", "file.path": "/tmp/x",
+			}),
+		},
+		{
 			name:         "keep_original",
 			cfg:          Config{KeepOriginal: true},
 			fields:       alertFields(),

@@ -94,6 +94,10 @@ type logsRouter struct {
 	scopeGen []uint32
 	gen      uint32
 
+	// Records of the scope being moved that go to each workload, so that a destination grows
+	// once instead of doubling as records arrive; zeroed by scopeFor.
+	moving []int32
+
 	emptied      []bool // per incoming resource: every record moved out
 	scopeEmptied []bool // per scope of the resource being regrouped
 }
@@ -103,6 +107,7 @@ func (r *logsRouter) reset() {
 	clear(r.hasDest)
 	clear(r.scopeOf)
 	clear(r.scopeGen)
+	clear(r.moving)
 	r.gen = 0
 }
 
@@ -112,6 +117,7 @@ func (r *logsRouter) grow(workloads int) {
 		r.hasDest = append(r.hasDest, false)
 		r.scopeOf = append(r.scopeOf, plog.ScopeLogs{})
 		r.scopeGen = append(r.scopeGen, 0)
+		r.moving = append(r.moving, 0)
 	}
 }
 
@@ -129,6 +135,11 @@ func (r *logsRouter) moveScope(w *workloads, rls plog.ResourceLogsSlice, rl plog
 	if !stays(groups[0]) && allEqual(groups) {
 		records.MoveAndAppendTo(r.scopeFor(w, rls, rl, sl, groups[0]).LogRecords())
 		return true, true
+	}
+	for _, g := range groups {
+		if !stays(g) {
+			r.moving[g]++
+		}
 	}
 	for k, g := range groups {
 		if !stays(g) {
@@ -151,6 +162,16 @@ func (r *logsRouter) scopeFor(w *workloads, rls plog.ResourceLogsSlice, rl plog.
 	if r.scopeGen[g] == r.gen {
 		return r.scopeOf[g]
 	}
+	s := r.findScope(w, rls, rl, sl, g)
+	records := s.LogRecords()
+	records.EnsureCapacity(records.Len() + int(r.moving[g]))
+	r.moving[g] = 0
+	r.scopeOf[g], r.scopeGen[g] = s, r.gen
+	return s
+}
+
+// findScope returns workload g's scope equal to sl, adding it (and g's resource) if needed.
+func (r *logsRouter) findScope(w *workloads, rls plog.ResourceLogsSlice, rl plog.ResourceLogs, sl plog.ScopeLogs, g int32) plog.ScopeLogs {
 	if !r.hasDest[g] {
 		dest := rls.AppendEmpty()
 		rl.Resource().CopyTo(dest.Resource())
@@ -161,13 +182,11 @@ func (r *logsRouter) scopeFor(w *workloads, rls plog.ResourceLogsSlice, rl plog.
 	scopes := r.dest[g].ScopeLogs()
 	for j := 0; j < scopes.Len(); j++ {
 		if s := scopes.At(j); s.SchemaUrl() == sl.SchemaUrl() && sameScope(s.Scope(), sl.Scope()) {
-			r.scopeOf[g], r.scopeGen[g] = s, r.gen
 			return s
 		}
 	}
 	s := scopes.AppendEmpty()
 	sl.Scope().CopyTo(s.Scope())
 	s.SetSchemaUrl(sl.SchemaUrl())
-	r.scopeOf[g], r.scopeGen[g] = s, r.gen
 	return s
 }

@@ -32,7 +32,17 @@ var hintFields = map[string]hint{
 type fieldEntry struct {
 	source int32 // index into table.sources, or -1 when the field is only a hint
 	hint   hint
+	// movable has the bit (1<<kind) of each value kind that, read from this field, is as it is
+	// the result of target: the field alone fills a record-level target under another name, and
+	// its conversion keeps the kind. Such a value can move to the target instead of being copied.
+	movable kindSet
+	target  int32
 }
+
+// kindSet is a set of valueKinds.
+type kindSet uint8
+
+func (s kindSet) has(k valueKind) bool { return s&(1<<k) != 0 }
 
 // source is one Falco field that maps to a target.
 type source struct {
@@ -86,6 +96,17 @@ func compileTable(mappings []Mapping) *table {
 		t.targets[id].sources = append(t.targets[id].sources, src)
 		entries[m.From] = fieldEntry{source: src, hint: hintFields[m.From]}
 	}
+	for key, e := range entries {
+		if e.source >= 0 {
+			src := &t.sources[e.source]
+			tgt := &t.targets[src.target]
+			e.target = src.target
+			if !tgt.resource && !tgt.fileOnly && !src.inPlace && len(tgt.sources) == 1 {
+				e.movable = kindsKept(src.conv)
+			}
+			entries[key] = e
+		}
+	}
 	for key, h := range hintFields {
 		if _, ok := entries[key]; !ok {
 			entries[key] = fieldEntry{source: -1, hint: h}
@@ -115,6 +136,20 @@ func compileConversion(c Conversion) conversion {
 		return convStringSlice
 	default:
 		return convKeep
+	}
+}
+
+// kindsKept is the set of value kinds c leaves as they are.
+func kindsKept(c conversion) kindSet {
+	switch c {
+	case convKeep:
+		return 1<<kindStr | 1<<kindInt | 1<<kindDouble | 1<<kindBool
+	case convInt:
+		return 1 << kindInt
+	case convString:
+		return 1 << kindStr
+	default:
+		return 0
 	}
 }
 

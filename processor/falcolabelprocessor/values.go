@@ -46,7 +46,15 @@ const (
 )
 
 // readRaw reads an attribute once, as it is: every later decision works on the Go values.
+// Most Falco fields are strings: they take a path small enough to be inlined.
 func readRaw(v pcommon.Value) (mappedValue, readStatus) {
+	if s := v.Str(); s != "" && s != "<NA>" && s != "null" { // "" also when not a string
+		return mappedValue{kind: kindStr, str: s}, readValue
+	}
+	return readRawSlow(v)
+}
+
+func readRawSlow(v pcommon.Value) (mappedValue, readStatus) {
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
 		s := v.Str()
@@ -137,6 +145,10 @@ func (v mappedValue) put(m pcommon.Map, key string) {
 		s := m.PutEmptySlice(key)
 		s.AppendEmpty().SetStr(v.str)
 	}
+}
+
+func (v *mappedValue) equal(o *mappedValue) bool {
+	return v.kind == o.kind && v.num == o.num && v.str == o.str
 }
 
 // appendKey appends an unambiguous encoding of v, so equal workload keys mean equal values.

@@ -25,8 +25,9 @@ type workload struct {
 }
 
 type identityValue struct {
-	key   string
-	value mappedValue
+	target int32 // index into table.resourceTargets
+	key    string
+	value  mappedValue
 }
 
 // workloads assigns records to workloads within one batch.
@@ -40,6 +41,7 @@ type workloads struct {
 	byKey       map[string]int32
 	list        []workload
 	keyBuf      []byte
+	last        int32 // workload of the previous record, -1 when none
 }
 
 func newWorkloads(t *table, nodeName string, seed maphash.Seed) *workloads {
@@ -49,6 +51,7 @@ func newWorkloads(t *table, nodeName string, seed maphash.Seed) *workloads {
 		seed:        seed,
 		classByHash: map[uint64][]int32{},
 		byKey:       map[string]int32{},
+		last:        -1,
 	}
 }
 
@@ -60,6 +63,7 @@ func (w *workloads) reset() {
 	clear(w.byKey)
 	clear(w.list)
 	w.list = w.list[:0]
+	w.last = -1
 }
 
 func (w *workloads) classOf(res pcommon.Resource) int32 {
@@ -79,9 +83,44 @@ func (w *workloads) classOf(res pcommon.Resource) int32 {
 	return id
 }
 
-// workloadOf returns the workload of the record just labeled by l. The key is built in a reused
-// buffer and looked up without converting it to a string, so known workloads cost no allocation.
+// workloadOf returns the workload of the record just labeled by l.
 func (w *workloads) workloadOf(class int32, l *labeler) int32 {
+	// Falco alerts come in bursts from one workload: comparing with the previous record's
+	// workload is cheaper than building and looking up the key.
+	if w.last >= 0 && w.isWorkload(w.last, class, l) {
+		return w.last
+	}
+	w.last = w.lookup(class, l)
+	return w.last
+}
+
+// isWorkload reports whether the record just labeled by l, of class, belongs to workload id.
+func (w *workloads) isWorkload(id, class int32, l *labeler) bool {
+	wl := &w.list[id]
+	if wl.class != class {
+		return false
+	}
+	preset, values := w.classes[class].preset, wl.values
+	for i, tid := range w.table.resourceTargets {
+		if preset[i] {
+			continue
+		}
+		v := l.resourceValue(tid)
+		if v == nil {
+			continue
+		}
+		if len(values) == 0 || values[0].target != int32(i) || !v.equal(&values[0].value) {
+			return false
+		}
+		values = values[1:]
+	}
+	return len(values) == 0
+}
+
+// lookup finds or adds the workload of the record just labeled by l. The key is built in a
+// reused buffer and looked up without converting it to a string, so known workloads cost no
+// allocation.
+func (w *workloads) lookup(class int32, l *labeler) int32 {
 	preset := w.classes[class].preset
 	buf := binary.AppendUvarint(w.keyBuf[:0], uint64(class))
 	for i, tid := range w.table.resourceTargets {
@@ -105,7 +144,7 @@ func (w *workloads) workloadOf(class int32, l *labeler) int32 {
 			continue
 		}
 		if v := l.resourceValue(tid); v != nil {
-			wl.values = append(wl.values, identityValue{key: w.table.targets[tid].key, value: *v})
+			wl.values = append(wl.values, identityValue{target: int32(i), key: w.table.targets[tid].key, value: *v})
 		}
 	}
 	w.list = append(w.list, wl)
