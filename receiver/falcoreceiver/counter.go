@@ -4,6 +4,8 @@
 package falcoreceiver // import "github.com/otelcol-falco/otelcol-falco/receiver/falcoreceiver"
 
 import (
+	"cmp"
+	"hash/maphash"
 	"slices"
 	"strconv"
 	"strings"
@@ -252,6 +254,7 @@ func (c *eventCounter) seriesCount() int {
 type seriesPoint struct {
 	s     *eventSeries
 	count int64
+	group uint64 // valueSetHash, set when the snapshot is emitted in chunks
 }
 
 // snapshot drops idle series and returns the current cumulative sum, one ResourceMetrics per
@@ -260,22 +263,54 @@ func (c *eventCounter) snapshot(now time.Time) pmetric.Metrics {
 	return c.buildMetrics(c.collectPoints(now), pcommon.NewTimestampFromTime(now))
 }
 
-// snapshotChunks is snapshot handed to emit in Metrics of at most maxPoints points each, so that
+// snapshotChunks is snapshot handed to emit in Metrics of about maxPoints points each, so that
 // at 100k series neither the receiver nor the exporters behind it hold every point in pdata at
 // once. It goes on past a refused chunk (the next interval carries every count again) and
 // returns the first error.
+//
+// Series that may become one downstream stay in one chunk: falcolabel adds up series that end
+// with the same identity once Falco's duplicate fields are gone (k8smeta.pod.name alone, then
+// with k8s.pod.name), and it can only do so within one batch. Such series share their host and
+// their set of distinct values, so chunks are cut only between points of different sets.
 func (c *eventCounter) snapshotChunks(now time.Time, maxPoints int, emit func(pmetric.Metrics) error) error {
 	points := c.collectPoints(now)
 	ts := pcommon.NewTimestampFromTime(now)
+	if len(points) > maxPoints {
+		seed := maphash.MakeSeed()
+		seen := make([]string, 0, len(c.attrNames))
+		for i := range points {
+			points[i].group, seen = points[i].s.valueSetHash(seed, seen)
+		}
+		slices.SortFunc(points, func(a, b seriesPoint) int { return cmp.Compare(a.group, b.group) })
+	}
 	var first error
 	for len(points) > 0 {
 		n := min(maxPoints, len(points))
+		for n < len(points) && points[n].group == points[n-1].group {
+			n++
+		}
 		if err := emit(c.buildMetrics(points[:n], ts)); err != nil && first == nil {
 			first = err
 		}
 		points = points[n:]
 	}
 	return first
+}
+
+// valueSetHash identifies the series' host and set of distinct non-empty values, whatever
+// attributes they came from. Equal sets give equal hashes; a collision only joins two groups.
+// seen is scratch space, returned for reuse.
+func (s *eventSeries) valueSetHash(seed maphash.Seed, seen []string) (uint64, []string) {
+	h := maphash.String(seed, s.host())
+	seen = seen[:0]
+	s.eachValue(func(_ int, v string) {
+		if v == "" || slices.Contains(seen, v) {
+			return
+		}
+		seen = append(seen, v)
+		h += maphash.String(seed, v) // a sum: the order of the values does not matter
+	})
+	return h, seen
 }
 
 func (c *eventCounter) buildMetrics(points []seriesPoint, ts pcommon.Timestamp) pmetric.Metrics {

@@ -264,3 +264,52 @@ func TestCounterValuesWithSeparatorBytes(t *testing.T) {
 		assert.Equal(t, "nodemap[falco.rule:rule k8s.pod.name:nginx-7c5ddbdf54-x2x8p]", k)
 	}
 }
+
+// TestCounterChunksKeepCollapsingSeriesTogether: series that falcolabel may add up (the same pod
+// under k8smeta's field alone, then under both spellings) are emitted in one chunk, whatever the
+// chunk size, while unrelated series are spread over chunks.
+func TestCounterChunksKeepCollapsingSeriesTogether(t *testing.T) {
+	c := newEventCounter(testMetricsConfig(), nil)
+	var alerts []*alert
+	for pod := range 6 {
+		name := fmt.Sprintf("web-%d", pod)
+		before := terminalShellAlert() // k8smeta only: the container plugin did not know the pod yet
+		after := terminalShellAlert()  // both spellings
+		var kept []field
+		for _, f := range before.Fields {
+			if f.Key != "k8s.pod.name" && f.Key != "k8s.ns.name" {
+				kept = append(kept, f)
+			}
+		}
+		before.Fields = append(kept, field{Key: "k8smeta.pod.name", Value: stringValue(name)}, field{Key: "k8smeta.ns.name", Value: stringValue("shop")})
+		for i := range after.Fields {
+			switch after.Fields[i].Key {
+			case "k8s.pod.name":
+				after.Fields[i].Value = stringValue(name)
+			case "k8s.ns.name":
+				after.Fields[i].Value = stringValue("shop")
+			}
+		}
+		after.Fields = append(after.Fields, field{Key: "k8smeta.pod.name", Value: stringValue(name)}, field{Key: "k8smeta.ns.name", Value: stringValue("shop")})
+		alerts = append(alerts, before, after)
+	}
+	c.count(alerts, alertTime)
+	require.Equal(t, 12, c.seriesCount())
+
+	chunkOf := map[string]int{} // pod -> chunk
+	chunks := 0
+	require.NoError(t, c.snapshotChunks(alertTime, 1, func(md pmetric.Metrics) error {
+		chunks++
+		dps := md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Sum().DataPoints()
+		for i := range dps.Len() {
+			pod, ok := dps.At(i).Attributes().Get("k8smeta.pod.name")
+			require.True(t, ok)
+			if prev, seen := chunkOf[pod.Str()]; seen {
+				assert.Equal(t, prev, chunks, "both series of %s in one chunk", pod.Str())
+			}
+			chunkOf[pod.Str()] = chunks
+		}
+		return nil
+	}))
+	assert.Equal(t, 6, chunks, "one chunk per pod")
+}
