@@ -20,6 +20,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -49,7 +50,7 @@ type options struct {
 
 	grpcCount, httpCount, ndjsonCount, latencyCount uint64
 	ndjsonBatch, ndjsonConns                        int
-	pods, seriesPods, guardPods, ruleCount          int
+	pods, seriesPods, guardRules, ruleCount         int
 	seriesMax, guardMax                             int
 	latencyRate                                     float64
 
@@ -90,7 +91,7 @@ func parseFlags() *options {
 	flag.IntVar(&o.ruleCount, "rule-count", 7, "rules the emulator fires")
 	flag.IntVar(&o.seriesPods, "series-pods", 6_500, "pods of the 100k-series scenario (6500 pods x 7 rules give ~100.5k series in 1M alerts: rules fire with several evt.types, some on the host)")
 	flag.IntVar(&o.seriesMax, "series-max", 110_000, "metrics.max_series of the 100k-series scenario")
-	flag.IntVar(&o.guardPods, "guard-pods", 13_000, "pods of the cardinality-guard scenario (~185k distinct series in 1M alerts)")
+	flag.IntVar(&o.guardRules, "guard-rules", 14, "rules of the cardinality-guard scenario: over the 100k-series scenario's pods, twice its rules offer ~2x the series, with the same workloads in the logs")
 	flag.IntVar(&o.guardMax, "guard-max", 100_000, "metrics.max_series of the cardinality-guard scenario")
 	flag.StringVar(&o.gogc, "gogc", "200", "GOGC of the collector process, as deploy/ sets it (empty: Go's default, 100)")
 	flag.StringVar(&o.gomemlimit, "gomemlimit", "200MiB", "GOMEMLIMIT of the collector process, as deploy/ sets it (empty: none)")
@@ -154,9 +155,13 @@ type scenario struct {
 	Connections   int
 	Batch         int
 	Pods          int
+	Rules         int // 0: -rule-count
 	MaxSeries     int // 0: the config's
 	Latency       bool
 	FlushInterval time.Duration
+	// ShippedQueue runs the agent's own logs exporter queue (file_storage on disk, its batching
+	// and compression) in front of the sink instead of the bench's in-memory queue.
+	ShippedQueue bool
 }
 
 func scenarioSet(o *options) []scenario {
@@ -164,10 +169,12 @@ func scenarioSet(o *options) []scenario {
 	return []scenario{
 		{Name: "grpc-100pods", Kind: "grpc", Count: o.grpcCount, Pods: o.pods,
 			Description: fmt.Sprintf("gRPC output, %d pods x %d rules, as fast as it goes", o.pods, o.ruleCount)},
+		{Name: "grpc-100pods-disk", Kind: "grpc", Count: o.grpcCount, Pods: o.pods, ShippedQueue: true,
+			Description: "as grpc-100pods, through the shipped exporter's disk queue (file_storage) and compression"},
 		{Name: "grpc-100k-series", Kind: "grpc", Count: o.grpcCount, Pods: o.seriesPods, MaxSeries: o.seriesMax,
 			Description: fmt.Sprintf("gRPC output, %d pods x %d rules (~100k series), max_series %d", o.seriesPods, o.ruleCount, o.seriesMax)},
-		{Name: "grpc-guard", Kind: "grpc", Count: o.grpcCount, Pods: o.guardPods, MaxSeries: o.guardMax,
-			Description: fmt.Sprintf("gRPC output, %d pods x %d rules (~185k distinct series) against max_series %d: memory stays flat", o.guardPods, o.ruleCount, o.guardMax)},
+		{Name: "grpc-guard", Kind: "grpc", Count: o.grpcCount, Pods: o.seriesPods, Rules: o.guardRules, MaxSeries: o.guardMax,
+			Description: fmt.Sprintf("gRPC output, %d pods x %d rules (~2x the 100k-series scenario's series) against max_series %d: memory stays flat", o.seriesPods, o.guardRules, o.guardMax)},
 		{Name: "http-single-1c", Kind: "http", Mode: "single", Count: o.httpCount, Connections: 1, Pods: o.pods,
 			Description: "http_output: one alert per POST, one keep-alive connection (as Falco)"},
 		{Name: "http-single-4c", Kind: "http", Mode: "single", Count: o.httpCount, Connections: 4, Pods: o.pods,
@@ -289,6 +296,7 @@ type bench struct {
 	root    string
 	agent   string
 	overlay string // overlay text (written per run)
+	shipped string // the overlay added for ShippedQueue scenarios
 	env     map[string]string
 }
 
@@ -319,6 +327,10 @@ func run(o *options) int {
 	b.agent = o.agentConfig
 	var err error
 	if b.overlay, err = buildOverlay(b.agent, o.compression); err != nil {
+		log.Printf("bench: %v", err)
+		return 2
+	}
+	if b.shipped, err = buildShippedQueueOverlay(b.agent); err != nil {
 		log.Printf("bench: %v", err)
 		return 2
 	}
@@ -491,7 +503,7 @@ func (b *bench) emulatorArgs(sc scenario, summary string) []string {
 	args := []string{
 		"-count", strconv.FormatUint(sc.Count, 10),
 		"-pods", strconv.Itoa(sc.Pods),
-		"-rule-count", strconv.Itoa(b.o.ruleCount),
+		"-rule-count", strconv.Itoa(cmp.Or(sc.Rules, b.o.ruleCount)),
 		"-seed", "1",
 		"-hostname", "bench-node",
 		"-progress", "0",
@@ -569,6 +581,13 @@ func (b *bench) runCollector(tb *runTB, sc scenario, runIdx int, r *Result) {
 		tb.Fatalf("overlay: %v", err)
 	}
 	configs := []string{b.agent, overlay}
+	if sc.ShippedQueue {
+		shipped := filepath.Join(dir, "shipped-queue.yaml")
+		if err := os.WriteFile(shipped, []byte(b.shipped), 0o600); err != nil {
+			tb.Fatalf("overlay: %v", err)
+		}
+		configs = append(configs, shipped)
+	}
 	if sc.MaxSeries > 0 {
 		configs = append(configs, fmt.Sprintf("yaml:receivers::falco::metrics::max_series: %d", sc.MaxSeries))
 	}
@@ -690,6 +709,16 @@ func (b *bench) runCollector(tb *runTB, sc scenario, runIdx int, r *Result) {
 			before := acceptedPoints(telemetry)
 			if !testbed.WaitFor(b.o.metricsInterval+10*time.Second, func() bool { return acceptedPoints(telemetry) > before }) {
 				tb.Fatalf("no falco.events emission within %v", b.o.metricsInterval+10*time.Second)
+			}
+			// An emission comes in chunks of a few thousand points: it is complete once the
+			// count stops moving.
+			for last := acceptedPoints(telemetry); ; {
+				time.Sleep(300 * time.Millisecond)
+				now := acceptedPoints(telemetry)
+				if now == last {
+					break
+				}
+				last = now
 			}
 			cpuMetrics := mustCPU(tb, pid)
 			var sum float64
@@ -910,6 +939,42 @@ func aggregate(rs []Result) Result {
 	}
 	out.Runs = rs
 	return out
+}
+
+// buildShippedQueueOverlay copies the sending_queue, compression and retry settings of the
+// agent's logs exporter onto the bench's sink exporter, so a scenario pays for the disk queue.
+func buildShippedQueueOverlay(agentPath string) (string, error) {
+	raw, err := os.ReadFile(agentPath)
+	if err != nil {
+		return "", err
+	}
+	var doc struct {
+		Exporters map[string]map[string]any `yaml:"exporters"`
+		Service   struct {
+			Pipelines map[string]struct {
+				Exporters []string `yaml:"exporters"`
+			} `yaml:"pipelines"`
+		} `yaml:"service"`
+	}
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		return "", fmt.Errorf("%s: %w", agentPath, err)
+	}
+	logs := doc.Service.Pipelines["logs"].Exporters
+	if len(logs) == 0 {
+		return "", fmt.Errorf("%s: no logs exporter", agentPath)
+	}
+	shipped := doc.Exporters[logs[0]]
+	sink := map[string]any{}
+	for _, k := range []string{"sending_queue", "compression", "retry_on_failure"} {
+		if v, ok := shipped[k]; ok {
+			sink[k] = v
+		}
+	}
+	out, err := yaml.Marshal(map[string]any{"exporters": map[string]any{"otlp_http/benchsink": sink}})
+	if err != nil {
+		return "", err
+	}
+	return "# Written by bench/: the shipped logs exporter's queue in front of the sink.\n" + string(out), nil
 }
 
 // overlayDoc is the part of the agent config the overlay must repeat (lists are replaced, not merged).
