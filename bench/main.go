@@ -202,11 +202,16 @@ func selectScenarios(all []scenario, spec string) ([]scenario, error) {
 	var out []scenario
 	for _, want := range strings.Split(spec, ",") {
 		want = strings.TrimSpace(want)
+		// A whole name picks that scenario alone; otherwise every scenario the prefix starts.
+		exact := slices.ContainsFunc(all, func(s scenario) bool { return s.Name == want })
 		found := false
 		for _, sc := range all {
-			if (sc.Name == want || strings.HasPrefix(sc.Name, want)) && !slices.ContainsFunc(out, func(s scenario) bool { return s.Name == sc.Name }) {
+			if sc.Name != want && (exact || !strings.HasPrefix(sc.Name, want)) {
+				continue
+			}
+			found = true
+			if !slices.ContainsFunc(out, func(s scenario) bool { return s.Name == sc.Name }) {
 				out = append(out, sc)
-				found = true
 			}
 		}
 		if !found && want != "" {
