@@ -177,6 +177,8 @@ func scenarioSet(o *options) []scenario {
 			Description: fmt.Sprintf("gRPC output, %d pods x %d rules (~2x the 100k-series scenario's series) against max_series %d: memory stays flat", o.seriesPods, o.guardRules, o.guardMax)},
 		{Name: "http-single-1c", Kind: "http", Mode: "single", Count: o.httpCount, Connections: 1, Pods: o.pods,
 			Description: "http_output: one alert per POST, one keep-alive connection (as Falco)"},
+		{Name: "http-single-1c-disk", Kind: "http", Mode: "single", Count: o.httpCount, Connections: 1, Pods: o.pods, ShippedQueue: true,
+			Description: "as http-single-1c, through the shipped exporter's disk queue (file_storage) and compression"},
 		{Name: "http-single-4c", Kind: "http", Mode: "single", Count: o.httpCount, Connections: 4, Pods: o.pods,
 			Description: "one alert per POST, 4 connections"},
 		{Name: "floor-1c", Kind: "floor", Mode: "single", Count: o.httpCount, Connections: 1, Pods: o.pods,
