@@ -19,7 +19,6 @@
 package main
 
 import (
-	"bufio"
 	"cmp"
 	"encoding/json"
 	"flag"
@@ -333,11 +332,12 @@ func run(o *options) int {
 	}
 	b.agent = o.agentConfig
 	var err error
-	if b.overlay, err = buildOverlay(b.agent, o.compression); err != nil {
-		log.Printf("bench: %v", err)
-		return 2
+	doc, err := readAgentDoc(b.agent)
+	if err == nil {
+		b.overlay = buildOverlay(doc, o.compression)
+		b.shipped, err = buildShippedQueueOverlay(doc, b.agent)
 	}
-	if b.shipped, err = buildShippedQueueOverlay(b.agent); err != nil {
+	if err != nil {
 		log.Printf("bench: %v", err)
 		return 2
 	}
@@ -732,7 +732,7 @@ func (b *bench) runCollector(tb *runTB, sc scenario, runIdx int, r *Result) {
 			var series int
 			var err error
 			for range 3 { // a scrape of 100k series can time out under load
-				if sum, series, err = scrapeEvents(promURL); err == nil {
+				if sum, series, err = testbed.ScrapeSeries(promURL, "falco_events_total"); err == nil {
 					break
 				}
 			}
@@ -823,38 +823,6 @@ func acceptedPoints(url string) float64 {
 		sum += v
 	}
 	return sum
-}
-
-var scrapeClient = &http.Client{Timeout: 60 * time.Second}
-
-// scrapeEvents sums falco_events_total at the Prometheus exporter and counts its series.
-func scrapeEvents(url string) (sum float64, series int, err error) {
-	resp, err := scrapeClient.Get(url)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 0, 64*1024), 4*1024*1024)
-	const name = "falco_events_total"
-	for sc.Scan() {
-		line := sc.Text()
-		rest, ok := strings.CutPrefix(line, name)
-		if !ok || rest == "" || (rest[0] != '{' && rest[0] != ' ') {
-			continue
-		}
-		fs := strings.Fields(rest[strings.LastIndexByte(rest, '}')+1:])
-		if len(fs) == 0 {
-			continue
-		}
-		v, err := strconv.ParseFloat(fs[0], 64)
-		if err != nil {
-			return 0, 0, err
-		}
-		sum += v
-		series++
-	}
-	return sum, series, sc.Err()
 }
 
 // emulatorSummary is the part of the emulator's -summary file the bench reads.
@@ -950,22 +918,7 @@ func aggregate(rs []Result) Result {
 
 // buildShippedQueueOverlay copies the sending_queue, compression and retry settings of the
 // agent's logs exporter onto the bench's sink exporter, so a scenario pays for the disk queue.
-func buildShippedQueueOverlay(agentPath string) (string, error) {
-	raw, err := os.ReadFile(agentPath)
-	if err != nil {
-		return "", err
-	}
-	var doc struct {
-		Exporters map[string]map[string]any `yaml:"exporters"`
-		Service   struct {
-			Pipelines map[string]struct {
-				Exporters []string `yaml:"exporters"`
-			} `yaml:"pipelines"`
-		} `yaml:"service"`
-	}
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		return "", fmt.Errorf("%s: %w", agentPath, err)
-	}
+func buildShippedQueueOverlay(doc agentDoc, agentPath string) (string, error) {
 	logs := doc.Service.Pipelines["logs"].Exporters
 	if len(logs) == 0 {
 		return "", fmt.Errorf("%s: no logs exporter", agentPath)
@@ -984,29 +937,36 @@ func buildShippedQueueOverlay(agentPath string) (string, error) {
 	return "# Written by bench/: the shipped logs exporter's queue in front of the sink.\n" + string(out), nil
 }
 
-// overlayDoc is the part of the agent config the overlay must repeat (lists are replaced, not merged).
-type overlayDoc struct {
-	Service struct {
+// agentDoc is what the overlays read of the agent config: the lists they must repeat (lists are
+// replaced, not merged) and the logs exporter whose queue the ShippedQueue scenarios copy.
+type agentDoc struct {
+	Exporters map[string]map[string]any `yaml:"exporters"`
+	Service   struct {
 		Extensions []string `yaml:"extensions"`
 		Pipelines  map[string]struct {
 			Processors []string `yaml:"processors"`
+			Exporters  []string `yaml:"exporters"`
 		} `yaml:"pipelines"`
 	} `yaml:"service"`
+}
+
+func readAgentDoc(path string) (agentDoc, error) {
+	var doc agentDoc
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return doc, err
+	}
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		return doc, fmt.Errorf("%s: %w", path, err)
+	}
+	return doc, nil
 }
 
 // buildOverlay writes the bench overlay for the agent config: logs go to the counting sink
 // (replacing the config's logs exporters) and the pprof extension is added. When the agent's logs
 // pipeline has no batch processor, the sink exporter batches in its sending queue as the shipped
 // exporter does, with the latency of the old batch processor (50 ms, 2048 records).
-func buildOverlay(agentPath, compression string) (string, error) {
-	raw, err := os.ReadFile(agentPath)
-	if err != nil {
-		return "", err
-	}
-	var doc overlayDoc
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		return "", fmt.Errorf("%s: %w", agentPath, err)
-	}
+func buildOverlay(doc agentDoc, compression string) string {
 	batched := false
 	for _, p := range doc.Service.Pipelines["logs"].Processors {
 		if p == "batch" || strings.HasPrefix(p, "batch/") {
@@ -1047,5 +1007,5 @@ exporters:
     logs:
       exporters: [otlp_http/benchsink]
 `, strings.Join(exts, ", "))
-	return sb.String(), nil
+	return sb.String()
 }
