@@ -14,8 +14,11 @@
 ARG GO_VERSION=1.26.8
 
 FROM --platform=$BUILDPLATFORM golang:${GO_VERSION}-bookworm AS build
-ARG TARGETOS=linux
-ARG TARGETARCH=amd64
+# Set by BuildKit for each --platform; declared without a default, which would shadow BuildKit's
+# value and put an amd64 binary in the arm64 image. (Without BuildKit they are empty and Go
+# builds for the build machine.)
+ARG TARGETOS
+ARG TARGETARCH
 WORKDIR /src
 # Modules first, so the download layer is reused until a go.mod or go.sum changes.
 COPY go.mod go.sum ./

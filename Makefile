@@ -10,7 +10,7 @@ EMULATOR_BIN := bin/falco-emulator
 FUZZTIME     ?= 10s
 
 .DEFAULT_GOAL := help
-.PHONY: help build generate emulator run demo test test-unit test-deploy fuzz lint bench image deploy-config clean
+.PHONY: help build generate emulator run demo test test-tools test-unit test-deploy fuzz lint bench image deploy-config clean
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -40,8 +40,20 @@ run: build ## Run the agent against the local Falco (unix:///run/falco/falco.soc
 demo: build emulator ## Build, start the emulator and the collector, show live falco_events_total
 	./scripts/demo.sh
 
-test: build emulator test-unit test-deploy ## The whole suite: unit, fuzz smoke, end to end, dashboards, deploy
+test: build emulator test-tools test-unit test-deploy ## The whole suite: unit, fuzz smoke, end to end, dashboards, deploy
 	@echo "make test: all suites passed"
+
+# The end-to-end and dashboard tests run a real Prometheus and promtool: Debian's `prometheus`
+# package, installed here when missing (as root; anyone else is told the one command to run).
+test-tools:
+	@if command -v prometheus >/dev/null && command -v promtool >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+	  echo "make test needs prometheus and promtool: run 'sudo apt-get install -y prometheus' (Debian/Ubuntu) or put both on PATH" >&2; \
+	  exit 1; \
+	fi; \
+	echo "==> installing prometheus and promtool (apt-get install -y prometheus)"; \
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 
 test-unit:
 	$(GO) test -count=1 -timeout 20m ./...

@@ -615,9 +615,8 @@ func (b *bench) runCollector(tb *runTB, sc scenario, runIdx int, r *Result) {
 		"SINK_ENDPOINT":          sink.Endpoint(),
 		"PPROF_ENDPOINT":         pprofAddr,
 	}
-	if sc.Kind != "grpc" {
-		env["FALCO_GRPC_ENABLED"] = "false" // Falco >= 0.44 has no gRPC output
-	}
+	// gRPC is opt-in in agent.yaml (Falco >= 0.44 has no gRPC output): on for the gRPC scenarios only.
+	env["FALCO_GRPC_ENABLED"] = strconv.FormatBool(sc.Kind == "grpc")
 	for k, v := range b.env {
 		env[k] = v
 	}

@@ -87,12 +87,25 @@ func TestDeployedConfigsValidate(t *testing.T) {
 			}
 			c := podContainer(t, w.spec, containerName)
 			env := podEnvironment(t, w.spec, c, dir, parseCollectorConfig(t, w.key, []byte(cm.Data[w.key])))
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, bin, "validate", "--config="+cfgPath)
-			cmd.Env = env
-			out, err := cmd.CombinedOutput()
-			if err != nil {
+			validate := func(env []string) ([]byte, error) {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				cmd := exec.CommandContext(ctx, bin, "validate", "--config="+cfgPath)
+				cmd.Env = env
+				return cmd.CombinedOutput()
+			}
+			// What the operator must add refuses to validate until it is there (the gateway's
+			// SIEM: no default that could loop back into the gateway).
+			for name := range operatorSettings {
+				if _, reads := parseCollectorConfig(t, w.key, []byte(cm.Data[w.key])).envRefs()[name]; !reads {
+					continue
+				}
+				if out, err := validate(env); err == nil {
+					t.Errorf("%s validates without %s: it would start shipping nowhere (or to itself)\n%s", w.key, name, out)
+				}
+				env = append(env, name+"=https://siem.example.com:4318")
+			}
+			if out, err := validate(env); err != nil {
 				t.Fatalf("otelcol-falco validate %s: %v\n%s", w.key, err, out)
 			}
 		})

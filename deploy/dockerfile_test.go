@@ -74,6 +74,13 @@ func dockerEntrypoint(t *testing.T) string {
 	return ep[0]
 }
 
+// buildKitPlatformArgs are the ARGs BuildKit sets for each build (docs.docker.com, "Automatic
+// platform ARGs in the global scope").
+var buildKitPlatformArgs = map[string]bool{
+	"TARGETPLATFORM": true, "TARGETOS": true, "TARGETARCH": true, "TARGETVARIANT": true,
+	"BUILDPLATFORM": true, "BUILDOS": true, "BUILDARCH": true, "BUILDVARIANT": true,
+}
+
 // TestDockerfile checks the Dockerfile's shape, since no image can be built here: a Go build
 // stage on go.mod's Go version producing a static binary from dist/, and a distroless (or
 // scratch) final stage that runs it as a non-root user and exposes the ports the manifests use.
@@ -121,6 +128,19 @@ func TestDockerfile(t *testing.T) {
 	for _, in := range build {
 		if in.cmd == "RUN" && strings.Contains(in.args, "go build") {
 			buildCmd = in.args
+		}
+	}
+	// BuildKit's automatic platform ARGs reach a stage only through an ARG without a default: a
+	// default replaces BuildKit's value (an arm64 image would hold the default's amd64 binary).
+	for _, in := range build {
+		name, def, hasDefault := strings.Cut(in.args, "=")
+		if in.cmd == "ARG" && buildKitPlatformArgs[name] && hasDefault {
+			t.Errorf("ARG %s=%s: the default shadows BuildKit's value for --platform; declare `ARG %s`", name, def, name)
+		}
+	}
+	for _, v := range []string{"GOOS=${TARGETOS}", "GOARCH=${TARGETARCH}"} {
+		if !strings.Contains(buildCmd, v) {
+			t.Errorf("build step %q should cross-compile with %s (BuildKit's target platform)", buildCmd, v)
 		}
 	}
 	if !strings.Contains(buildCmd, "CGO_ENABLED=0") || !strings.Contains(buildCmd, "cd dist") {

@@ -32,6 +32,7 @@ type agentEnv struct {
 func (e agentEnv) vars(t *testing.T) map[string]string {
 	env := map[string]string{
 		"FILE_STORAGE_DIR":       t.TempDir(), // the agent's persistent queue
+		"FALCO_GRPC_ENABLED":     "true",      // gRPC is opt-in (Falco <= 0.43); these tests feed the emulator's
 		"FALCO_GRPC_ENDPOINT":    "unix://" + e.Socket,
 		"PROMETHEUS_ENDPOINT":    e.Prometheus,
 		"FALCO_METRICS_INTERVAL": "1s",

@@ -102,6 +102,7 @@ func startSIEMRig(t *testing.T, opts siemOptions) *siemRig {
 	r.httpURL = "http://" + httpAddr + "/"
 	r.agentConfigs = append([]string{filepath.Join(root, "config", "agent.yaml"), testdata("siem-agent.yaml")}, opts.agentOverlays...)
 	r.agentEnv = map[string]string{
+		"FALCO_GRPC_ENABLED":     "true", // gRPC is opt-in (Falco <= 0.43); the emulator feeds it
 		"FALCO_GRPC_ENDPOINT":    "unix://" + socket,
 		"FALCO_HTTP_ENDPOINT":    httpAddr,
 		"FALCO_METRICS_INTERVAL": "1s",

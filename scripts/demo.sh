@@ -23,6 +23,7 @@ bin/falco-emulator -grpc "unix://$work/falco.sock" -metrics-addr 127.0.0.1:8765 
 pids+=($!)
 
 echo "==> otelcol-falco agent (config/agent.yaml): Prometheus exporter on 127.0.0.1:9376"
+FALCO_GRPC_ENABLED=true \
 FALCO_GRPC_ENDPOINT="unix://$work/falco.sock" \
 FALCO_HTTP_ENDPOINT=127.0.0.1:2801 \
 FALCO_METRICS_TARGET=127.0.0.1:8765 \
