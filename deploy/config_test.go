@@ -64,19 +64,19 @@ func collectorBinary(t *testing.T) string {
 }
 
 // TestDeployedConfigsValidate runs `otelcol-falco validate` on each generated ConfigMap with the
-// environment its workload gives it: the DaemonSet's and Deployment's env, the downward API
+// environment its workload gives it: the DaemonSet's and StatefulSet's env, the downward API
 // filled in, and the directories on pod volumes created under a temporary root.
 func TestDeployedConfigsValidate(t *testing.T) {
 	bin := collectorBinary(t)
 	b := base(t)
 	ds := find[appsv1.DaemonSet](t, b, namespace, agentName)
-	d := find[appsv1.Deployment](t, b, namespace, gatewayName)
+	gw := find[appsv1.StatefulSet](t, b, namespace, gatewayName)
 	for _, w := range []struct {
 		name, key string
 		spec      *corev1.PodSpec
 	}{
 		{agentName, "agent.yaml", &ds.Spec.Template.Spec},
-		{gatewayName, "gateway.yaml", &d.Spec.Template.Spec},
+		{gatewayName, "gateway.yaml", statefulPodSpec(gw)},
 	} {
 		t.Run(w.key, func(t *testing.T) {
 			cm := findConfigMap(t, b, namespace, w.name)

@@ -200,7 +200,7 @@ func TestDockerfile(t *testing.T) {
 	for _, p := range podContainer(t, &find[appsv1.DaemonSet](t, b, namespace, agentName).Spec.Template.Spec, containerName).Ports {
 		ports = append(ports, p.ContainerPort)
 	}
-	for _, p := range podContainer(t, &find[appsv1.Deployment](t, b, namespace, gatewayName).Spec.Template.Spec, containerName).Ports {
+	for _, p := range podContainer(t, &find[appsv1.StatefulSet](t, b, namespace, gatewayName).Spec.Template.Spec, containerName).Ports {
 		ports = append(ports, p.ContainerPort)
 	}
 	slices.Sort(ports)

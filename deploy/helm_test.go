@@ -107,6 +107,9 @@ type chartValues struct {
 	raw              map[string]any
 	Mode             string                           `json:"mode"`
 	FullnameOverride string                           `json:"fullnameOverride"`
+	NameOverride     string                           `json:"nameOverride"`
+	PodLabels        map[string]string                `json:"podLabels"`
+	NetworkPolicy    struct{ Enabled bool }           `json:"networkPolicy"`
 	UseGOMEMLIMIT    bool                             `json:"useGOMEMLIMIT"`
 	Image            struct{ Repository, Tag string } `json:"image"`
 	Command          struct{ Name string }            `json:"command"`
@@ -145,10 +148,14 @@ type chartValues struct {
 	Tolerations               []corev1.Toleration               `json:"tolerations"`
 	TopologySpreadConstraints []corev1.TopologySpreadConstraint `json:"topologySpreadConstraints"`
 	Autoscaling               struct {
-		Enabled     bool  `json:"enabled"`
-		MinReplicas int32 `json:"minReplicas"`
-		MaxReplicas int32 `json:"maxReplicas"`
+		Enabled                           bool  `json:"enabled"`
+		MinReplicas                       int32 `json:"minReplicas"`
+		MaxReplicas                       int32 `json:"maxReplicas"`
+		TargetMemoryUtilizationPercentage int32 `json:"targetMemoryUtilizationPercentage"`
 	} `json:"autoscaling"`
+	Statefulset struct {
+		VolumeClaimTemplates []corev1.PersistentVolumeClaim `json:"volumeClaimTemplates"`
+	} `json:"statefulset"`
 	PodDisruptionBudget struct {
 		Enabled        bool                `json:"enabled"`
 		MaxUnavailable *intstr.IntOrString `json:"maxUnavailable"`
@@ -202,7 +209,7 @@ func TestHelmValues(t *testing.T) {
 		tmpl       *corev1.PodTemplateSpec
 	}{
 		{"helm/agent-values.yaml", "daemonset", agentWorkload(t, b), &find[appsv1.DaemonSet](t, b, namespace, agentName).Spec.Template},
-		{"helm/gateway-values.yaml", "deployment", gatewayWorkload(t, b), &find[appsv1.Deployment](t, b, namespace, gatewayName).Spec.Template},
+		{"helm/gateway-values.yaml", "statefulset", gatewayWorkload(t, b), &find[appsv1.StatefulSet](t, b, namespace, gatewayName).Spec.Template},
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			v := readChartValues(t, c.file)
@@ -232,6 +239,21 @@ func TestHelmValues(t *testing.T) {
 			if v.FullnameOverride != c.w.svc.Name {
 				t.Errorf("fullnameOverride %q: Falco and the agents address the Service as %q", v.FullnameOverride, c.w.svc.Name)
 			}
+			// The pods carry the manifests' labels (the chart's app.kubernetes.io/name is
+			// nameOverride), so the ServiceMonitors and NetworkPolicies select them as well.
+			podLabels := map[string]string{"app.kubernetes.io/name": v.NameOverride}
+			for k, val := range v.PodLabels {
+				podLabels[k] = val
+			}
+			for k, val := range c.tmpl.Labels {
+				if podLabels[k] != val {
+					t.Errorf("chart pods have %s=%q, the manifests' pods %q", k, podLabels[k], val)
+				}
+			}
+			if !v.NetworkPolicy.Enabled {
+				t.Error("networkPolicy.enabled should be true, as the manifests' NetworkPolicies")
+			}
+
 			// config/*.yaml itself, mounted from a ConfigMap made from it, not a copy in values.
 			if v.ConfigMap.Create || v.ConfigMap.ExistingName == "" {
 				t.Error("configMap: want create: false and existingName (a ConfigMap made from config/*.yaml)")
@@ -331,7 +353,14 @@ func TestHelmValues(t *testing.T) {
 			if !apiequality.Semantic.DeepEqual(v.Tolerations, c.tmpl.Spec.Tolerations) {
 				t.Errorf("tolerations %v, manifests use %v", v.Tolerations, c.tmpl.Spec.Tolerations)
 			}
-			if c.mode == "deployment" {
+			if c.mode == "statefulset" {
+				sts := find[appsv1.StatefulSet](t, b, namespace, gatewayName)
+				if !apiequality.Semantic.DeepEqual(v.Statefulset.VolumeClaimTemplates, sts.Spec.VolumeClaimTemplates) {
+					t.Errorf("statefulset.volumeClaimTemplates differ from the manifests':\n got %v\nwant %v", v.Statefulset.VolumeClaimTemplates, sts.Spec.VolumeClaimTemplates)
+				}
+				if v.Autoscaling.TargetMemoryUtilizationPercentage != 0 {
+					t.Error("autoscaling on memory: the gateway's heap sits near GOMEMLIMIT at any load, it would never scale down")
+				}
 				if !v.Autoscaling.Enabled || v.Autoscaling.MinReplicas < 2 || v.Autoscaling.MaxReplicas <= v.Autoscaling.MinReplicas {
 					t.Error("autoscaling: want enabled, minReplicas >= 2 and room to grow")
 				}

@@ -18,6 +18,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -113,6 +114,10 @@ func newTyped(tm metav1.TypeMeta) (any, error) {
 		return &appsv1.DaemonSet{}, nil
 	case "apps/v1 Deployment":
 		return &appsv1.Deployment{}, nil
+	case "apps/v1 StatefulSet":
+		return &appsv1.StatefulSet{}, nil
+	case "networking.k8s.io/v1 NetworkPolicy":
+		return &networkingv1.NetworkPolicy{}, nil
 	case "policy/v1 PodDisruptionBudget":
 		return &policyv1.PodDisruptionBudget{}, nil
 	case "autoscaling/v2 HorizontalPodAutoscaler":
@@ -194,6 +199,17 @@ func findConfigMap(t *testing.T, b bundle, ns, prefix string) *corev1.ConfigMap 
 		t.Fatalf("want one generated ConfigMap %s-<hash> in %s, found %d", prefix, ns, len(found))
 	}
 	return found[0]
+}
+
+// statefulPodSpec is a StatefulSet's pod as the controller makes it: the template, with a
+// PersistentVolumeClaim volume for each volumeClaimTemplate (claim <template>-<set>-0).
+func statefulPodSpec(sts *appsv1.StatefulSet) *corev1.PodSpec {
+	spec := sts.Spec.Template.Spec.DeepCopy()
+	for _, vct := range sts.Spec.VolumeClaimTemplates {
+		spec.Volumes = append(spec.Volumes, corev1.Volume{Name: vct.Name, VolumeSource: corev1.VolumeSource{
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: vct.Name + "-" + sts.Name + "-0"}}})
+	}
+	return spec
 }
 
 func podContainer(t *testing.T, spec *corev1.PodSpec, name string) *corev1.Container {
@@ -535,3 +551,13 @@ func tolerates(tols []corev1.Toleration, taint corev1.Taint) bool {
 
 // dirOf is path.Dir for unix socket paths.
 func dirOf(p string) string { return path.Dir(p) }
+
+func intstrName(name string) intstr.IntOrString { return intstr.FromString(name) }
+
+func findDaemonSet(t *testing.T, b bundle) *appsv1.DaemonSet {
+	return find[appsv1.DaemonSet](t, b, namespace, agentName)
+}
+
+func findStatefulSet(t *testing.T, b bundle) *appsv1.StatefulSet {
+	return find[appsv1.StatefulSet](t, b, namespace, gatewayName)
+}

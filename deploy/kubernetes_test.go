@@ -9,8 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
-	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -140,7 +140,9 @@ func TestKustomizationRenders(t *testing.T) {
 		"DaemonSet/" + namespace + "/" + agentName,
 		"Service/" + namespace + "/" + agentName,
 		"Service/" + falcoNamespace + "/" + falcoMetrics,
-		"Deployment/" + namespace + "/" + gatewayName,
+		"StatefulSet/" + namespace + "/" + gatewayName,
+		"NetworkPolicy/" + namespace + "/" + agentName,
+		"NetworkPolicy/" + namespace + "/" + gatewayName,
 		"Service/" + namespace + "/" + gatewayName,
 		"PodDisruptionBudget/" + namespace + "/" + gatewayName,
 		"HorizontalPodAutoscaler/" + namespace + "/" + gatewayName,
@@ -161,7 +163,7 @@ func TestConfigMapsMount(t *testing.T) {
 		spec      *corev1.PodSpec
 	}{
 		{agentName, "agent.yaml", &find[appsv1.DaemonSet](t, b, namespace, agentName).Spec.Template.Spec},
-		{gatewayName, "gateway.yaml", &find[appsv1.Deployment](t, b, namespace, gatewayName).Spec.Template.Spec},
+		{gatewayName, "gateway.yaml", &find[appsv1.StatefulSet](t, b, namespace, gatewayName).Spec.Template.Spec},
 	} {
 		cm := findConfigMap(t, b, namespace, w.name)
 		if _, ok := cm.Data[w.key]; !ok || len(cm.Data) != 1 {
@@ -221,8 +223,7 @@ func agentWorkload(t *testing.T, b bundle) workload {
 }
 
 func gatewayWorkload(t *testing.T, b bundle) workload {
-	d := find[appsv1.Deployment](t, b, namespace, gatewayName)
-	spec := &d.Spec.Template.Spec
+	spec := statefulPodSpec(find[appsv1.StatefulSet](t, b, namespace, gatewayName))
 	c := podContainer(t, spec, containerName)
 	cm := findConfigMap(t, b, namespace, gatewayName)
 	return workload{
@@ -706,17 +707,17 @@ func checkResources(t *testing.T, w workload, minMemLimit resource.Quantity) {
 	}
 }
 
-// TestGateway checks the gateway Deployment, Service, PodDisruptionBudget and
+// TestGateway checks the gateway StatefulSet, Service, PodDisruptionBudget and
 // HorizontalPodAutoscaler against config/gateway.yaml.
 func TestGateway(t *testing.T) {
 	b := base(t)
 	w := gatewayWorkload(t, b)
-	d := find[appsv1.Deployment](t, b, namespace, gatewayName)
+	d := find[appsv1.StatefulSet](t, b, namespace, gatewayName)
 	labels := d.Spec.Template.Labels
 
 	t.Run("selectors", func(t *testing.T) {
 		if !selects(d.Spec.Selector.MatchLabels, labels) {
-			t.Error("Deployment selector does not match its pods")
+			t.Error("StatefulSet selector does not match its pods")
 		}
 		if !selects(w.svc.Spec.Selector, labels) {
 			t.Error("gateway Service does not select the gateway pods")
@@ -752,14 +753,59 @@ func TestGateway(t *testing.T) {
 	t.Run("image", func(t *testing.T) { checkImage(t, w.c) })
 	t.Run("resources", func(t *testing.T) { checkResources(t, w, resource.MustParse("512Mi")) })
 
+	t.Run("queues survive scale-down", func(t *testing.T) {
+		dir := w.env["FILE_STORAGE_DIR"]
+		m, v := mountFor(w.spec, w.c, dir)
+		if m == nil || v == nil || v.PersistentVolumeClaim == nil {
+			t.Fatalf("queue directory %s is not on a volumeClaimTemplate: the backlog would go with the pod", dir)
+		}
+		var claim *corev1.PersistentVolumeClaim
+		for i := range d.Spec.VolumeClaimTemplates {
+			if d.Spec.VolumeClaimTemplates[i].Name == v.Name {
+				claim = &d.Spec.VolumeClaimTemplates[i]
+			}
+		}
+		size := claim.Spec.Resources.Requests[corev1.ResourceStorage]
+		if budget := queueBudget(t, w); size.Value() < budget*5/4 {
+			t.Errorf("queue claim %s requests %s, the queues may take %d bytes (+25%%)", claim.Name, size.String(), budget)
+		}
+		if p := d.Spec.PersistentVolumeClaimRetentionPolicy; p != nil && p.WhenScaled != appsv1.RetainPersistentVolumeClaimRetentionPolicyType {
+			t.Errorf("whenScaled %s deletes a scaled-down replica's queued alerts", p.WhenScaled)
+		}
+	})
+
+	t.Run("agents move to new replicas", func(t *testing.T) {
+		for id, r := range w.cfg.components("receivers", "otlp") {
+			age, ok := lookupString(r, "protocols", "grpc", "keepalive", "server_parameters", "max_connection_age")
+			if !ok {
+				t.Errorf("%s: no grpc keepalive.server_parameters.max_connection_age: agents would keep their connection to the first replicas for good", id)
+				continue
+			}
+			if d, err := time.ParseDuration(w.env.expand(age)); err != nil || d <= 0 || d > 10*time.Minute {
+				t.Errorf("%s: max_connection_age %q: want a duration of at most 10m", id, age)
+			}
+		}
+	})
+
 	t.Run("autoscaling", func(t *testing.T) {
 		hpa := find[autoscalingv2.HorizontalPodAutoscaler](t, b, namespace, gatewayName)
 		ref := hpa.Spec.ScaleTargetRef
-		if ref.APIVersion != "apps/v1" || ref.Kind != "Deployment" || ref.Name != d.Name {
-			t.Errorf("HPA scales %v, not the gateway Deployment", ref)
+		if ref.APIVersion != "apps/v1" || ref.Kind != "StatefulSet" || ref.Name != d.Name {
+			t.Errorf("HPA scales %v, not the gateway StatefulSet", ref)
 		}
 		if d.Spec.Replicas != nil {
-			t.Error("Deployment sets replicas: every `kubectl apply` would undo the HPA's scaling")
+			t.Error("StatefulSet sets replicas: every `kubectl apply` would undo the HPA's scaling")
+		}
+		// CPU is the gateway's load; its memory sits near GOMEMLIMIT whatever the load, so a
+		// memory target would never let it scale down (gateway-hpa.yaml).
+		var resources []corev1.ResourceName
+		for _, m := range hpa.Spec.Metrics {
+			if m.Resource != nil {
+				resources = append(resources, m.Resource.Name)
+			}
+		}
+		if !slices.Equal(resources, []corev1.ResourceName{corev1.ResourceCPU}) {
+			t.Errorf("HPA scales on %v, want cpu only", resources)
 		}
 		min := int32(1)
 		if hpa.Spec.MinReplicas != nil {
@@ -793,35 +839,6 @@ func TestGateway(t *testing.T) {
 			t.Error("PDB sets neither maxUnavailable nor minAvailable")
 		}
 	})
-}
-
-// TestServiceMonitor checks the optional ServiceMonitor against the agent Service.
-func TestServiceMonitor(t *testing.T) {
-	objs, err := decodeManifests("servicemonitor.yaml", mustRead(t, filepath.Join(baseDir, "servicemonitor.yaml")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(objs) != 1 {
-		t.Fatalf("want one ServiceMonitor, have %d objects", len(objs))
-	}
-	sm, ok := objs[0].obj.(*monitoringv1.ServiceMonitor)
-	if !ok {
-		t.Fatalf("servicemonitor.yaml holds a %s", objs[0].meta.Kind)
-	}
-	w := agentWorkload(t, base(t))
-	if !selects(sm.Spec.Selector.MatchLabels, w.svc.Labels) {
-		t.Errorf("ServiceMonitor selects %v, agent Service has labels %v", sm.Spec.Selector.MatchLabels, w.svc.Labels)
-	}
-	if sm.Namespace != w.svc.Namespace && !slices.Contains(sm.Spec.NamespaceSelector.MatchNames, w.svc.Namespace) {
-		t.Errorf("ServiceMonitor does not look in namespace %s", w.svc.Namespace)
-	}
-	sp, _ := servicePortTo(t, w.svc, w.c, prometheusPort(t, w))
-	if len(sm.Spec.Endpoints) != 1 || sm.Spec.Endpoints[0].Port != sp.Name {
-		t.Errorf("ServiceMonitor should scrape the Service port %q (the prometheus exporter)", sp.Name)
-	}
-	if len(sm.Spec.Endpoints) == 1 && sm.Spec.Endpoints[0].Path != "/metrics" {
-		t.Errorf("ServiceMonitor path %q", sm.Spec.Endpoints[0].Path)
-	}
 }
 
 func mustRead(t *testing.T, p string) []byte {
