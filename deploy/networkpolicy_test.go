@@ -11,7 +11,7 @@ import (
 // peer is a pod that opens a connection: its namespace and labels.
 type peer struct {
 	name, ns string
-	labels  map[string]string
+	labels   map[string]string
 }
 
 // admits evaluates the NetworkPolicies of a namespace as Kubernetes does for ingress: a pod no
