@@ -49,6 +49,8 @@ var knownMetrics = map[string]string{
 	"falcosecurity_falco_cpu_usage_ratio":         "libs resource_utilization (cpu_usage_perc / 100)",
 	"falcosecurity_falco_memory_rss_bytes":        "libs resource_utilization (memory_rss_kb * 1024)",
 	"falcosecurity_falco_rules_matches_total":     "falco_metrics.cpp {rule_name,priority,source,tag_*}",
+	// falco_metrics.cpp "outputs_queue_num_drops" (receiver/falcoreceiver/testdata/falco-0.41-metrics.prom)
+	"falcosecurity_falco_outputs_queue_num_drops_total": "falco_metrics.cpp outputs_queue_num_drops",
 	"job:falco_events:increase1h":                 "recording rule",
 	"job:falco_events:increase1h_same_hour_avg7d": "recording rule",
 }
@@ -60,6 +62,8 @@ var knownLabels = map[string]bool{
 	"falco_tags": true, "evt_type": true, "k8s_namespace_name": true, "k8s_pod_name": true,
 	"container_id": true, "container_name": true, "host_name": true, "k8s_node_name": true,
 	"otel_metric_overflow": true, "service_name": true, "exported_job": true, "exported_instance": true,
+	// target labels of the shipped ServiceMonitors and of annotation scraping (deploy/kubernetes)
+	"service": true,
 	// collector telemetry
 	"receiver": true, "exporter": true, "transport": true,
 	// Falco /metrics

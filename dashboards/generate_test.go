@@ -550,11 +550,14 @@ func generateDashboard() []byte {
 		"matcher":    obj{"id": "byRegexp", "options": ".*(overflow|reconnect).*"},
 		"properties": []any{obj{"id": "custom.drawStyle", "value": "bars"}, obj{"id": "custom.axisPlacement", "value": "right"}},
 	}}
-	b.add("timeseries", "Falco receiver: series, overflow, reconnects", "Live falco_events_total series held by the receiver (capped at max_series), alerts counted into the overflow series, and gRPC reconnections to Falco per interval (the last two appear once they happen).", 12, 7,
+	// The overflow and reconnect counters appear only once something happens: every collector with
+	// a Falco receiver (it always has the series gauge) shows 0 until then, not "No data".
+	zeroPerReceiver := "0 * max by (instance) (otelcol_falco_receiver_series{" + oj + "})"
+	b.add("timeseries", "Falco receiver: series, overflow, reconnects", "Live falco_events_total series held by the receiver (capped at max_series), alerts counted into the overflow series, and gRPC reconnections to Falco per interval (0 until they happen).", 12, 7,
 		[]target{
 			{expr: "max by (instance) (otelcol_falco_receiver_series{" + oj + "})", legend: "{{instance}} series"},
-			{expr: "sum by (instance) (increase(otelcol_falco_receiver_overflow_alerts{" + oj + "}[$__rate_interval]))", legend: "{{instance}} overflowed alerts"},
-			{expr: "sum by (instance) (increase(otelcol_falco_receiver_reconnects{" + oj + "}[$__rate_interval]))", legend: "{{instance}} reconnects"},
+			{expr: "sum by (instance) (increase(otelcol_falco_receiver_overflow_alerts{" + oj + "}[$__rate_interval]))\nor\n" + zeroPerReceiver, legend: "{{instance}} overflowed alerts"},
+			{expr: "sum by (instance) (increase(otelcol_falco_receiver_reconnects{" + oj + "}[$__rate_interval]))\nor\n" + zeroPerReceiver, legend: "{{instance}} reconnects"},
 		},
 		card)
 	proc := timeseries("bytes", false, false, nil)
@@ -580,10 +583,10 @@ func generateDashboard() []byte {
 		timeseries("short", false, false, nil))
 	drops := timeseries("short", false, false, obj{"color": obj{"mode": "fixed", "fixedColor": "red"}})
 	b.add("timeseries", "Kernel event drops per second", "Events the driver dropped before Falco could evaluate them (falcosecurity_scap_n_drops_total): blind spots. Should be 0.", 8, 8,
-		[]target{{expr: "sum by (instance) (rate(falcosecurity_scap_n_drops_total{" + fj + "}[$__rate_interval]))", legend: "{{instance}}"}},
+		[]target{{expr: "sum by (instance, k8s_node_name) (rate(falcosecurity_scap_n_drops_total{" + fj + "}[$__rate_interval]))", legend: "{{k8s_node_name}} {{instance}}"}},
 		drops)
 	b.add("stat", "Drop ratio", "Dropped / captured kernel events over the selected range. Above 1% detection is unreliable.", 8, 8,
-		[]target{{expr: "sum by (instance) (increase(falcosecurity_scap_n_drops_total{" + fj + "}[$__range]))\n/\nsum by (instance) (increase(falcosecurity_scap_n_evts_total{" + fj + "}[$__range]))", legend: "{{instance}}", instant: true}},
+		[]target{{expr: "sum by (instance, k8s_node_name) (increase(falcosecurity_scap_n_drops_total{" + fj + "}[$__range]))\n/\nsum by (instance, k8s_node_name) (increase(falcosecurity_scap_n_evts_total{" + fj + "}[$__range]))", legend: "{{k8s_node_name}} {{instance}}", instant: true}},
 		statPanel("percentunit", thresholds("green", nil, "orange", 0.0001, "red", 0.01), obj{"decimals": 3}))
 	b.add("timeseries", "Drops by buffer", "Drops per kind of full buffer (falcosecurity_scap_n_drops_buffer_total by drop and dir).", 8, 8,
 		[]target{{expr: "sum by (drop, dir) (rate(falcosecurity_scap_n_drops_buffer_total{" + fj + "}[$__rate_interval]))", legend: "{{dir}} {{drop}}"}},
@@ -594,6 +597,9 @@ func generateDashboard() []byte {
 	b.add("timeseries", "Falco memory", "Resident memory of the Falco process (falcosecurity_falco_memory_rss_bytes).", 8, 8,
 		[]target{{expr: "max by (instance) (falcosecurity_falco_memory_rss_bytes{" + fj + "})", legend: "{{instance}}"}},
 		timeseries("bytes", false, false, nil))
+	b.add("timeseries", "Alerts dropped by Falco (outputs queue full)", "Alerts Falco dropped per interval because its outputs queue was full (falcosecurity_falco_outputs_queue_num_drops_total): lost before any output, http_output included. Should be 0; see the FalcoOutputsQueueDrops runbook.", 24, 6,
+		[]target{{expr: "sum by (instance, k8s_node_name) (increase(falcosecurity_falco_outputs_queue_num_drops_total{" + fj + "}[$__rate_interval]))", legend: "{{k8s_node_name}} {{instance}}"}},
+		timeseries("short", false, false, obj{"color": obj{"mode": "fixed", "fixedColor": "red"}}))
 	rm := selector("falcosecurity_falco_rules_matches_total", fj)
 	rmPrio := timeseries("short", true, true, nil)
 	rmPrio["fieldConfig"].(obj)["overrides"] = priorityOverrides()

@@ -98,6 +98,7 @@ func synthData() []synthSeries {
 		// Falco's /metrics re-exported by the collector (the collector's scrape labels).
 		{labels: `falcosecurity_scap_n_evts_total{job="otelcol-falco",instance="node-1:9376",service_name="falco"}`, from: 0, to: 120, steps: ramp(0, 120, 0, 1500000)},
 		{labels: `falcosecurity_scap_n_drops_total{job="otelcol-falco",instance="node-1:9376",service_name="falco"}`, from: 0, to: 120, steps: ramp(0, 120, 0, 15)},
+		{labels: `falcosecurity_falco_outputs_queue_num_drops_total{job="otelcol-falco",instance="node-1:9376",service_name="falco"}`, from: 0, to: 120, steps: map[int64]float64{0: 0}},
 		{labels: `falcosecurity_scap_n_drops_buffer_total{job="otelcol-falco",instance="node-1:9376",service_name="falco",dir="exit",drop="execve"}`, from: 0, to: 120, steps: ramp(0, 120, 0, 15)},
 		{labels: `falcosecurity_scap_n_drops_buffer_total{job="otelcol-falco",instance="node-1:9376",service_name="falco",dir="enter",drop="execve"}`, from: 0, to: 120, steps: map[int64]float64{0: 0}},
 		{labels: `falcosecurity_falco_cpu_usage_ratio{job="otelcol-falco",instance="node-1:9376",service_name="falco"}`, from: 0, to: 120, steps: map[int64]float64{0: 0.042}},
