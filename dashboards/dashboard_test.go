@@ -43,16 +43,16 @@ var knownMetrics = map[string]string{
 	"otelcol_falco_receiver_reconnects":             "receiver/falcoreceiver/documentation.md",
 	// Falco >= 0.38 webserver /metrics (userspace/falco/falco_metrics.cpp and libs
 	// metrics_collector.cpp), re-exported by the collector on :9376.
-	"falcosecurity_scap_n_evts_total":             "libs kernel_event_counters",
-	"falcosecurity_scap_n_drops_total":            "libs kernel_event_counters",
-	"falcosecurity_scap_n_drops_buffer_total":     "falco_metrics.cpp {dir,drop}",
-	"falcosecurity_falco_cpu_usage_ratio":         "libs resource_utilization (cpu_usage_perc / 100)",
-	"falcosecurity_falco_memory_rss_bytes":        "libs resource_utilization (memory_rss_kb * 1024)",
-	"falcosecurity_falco_rules_matches_total":     "falco_metrics.cpp {rule_name,priority,source,tag_*}",
+	"falcosecurity_scap_n_evts_total":         "libs kernel_event_counters",
+	"falcosecurity_scap_n_drops_total":        "libs kernel_event_counters",
+	"falcosecurity_scap_n_drops_buffer_total": "falco_metrics.cpp {dir,drop}",
+	"falcosecurity_falco_cpu_usage_ratio":     "libs resource_utilization (cpu_usage_perc / 100)",
+	"falcosecurity_falco_memory_rss_bytes":    "libs resource_utilization (memory_rss_kb * 1024)",
+	"falcosecurity_falco_rules_matches_total": "falco_metrics.cpp {rule_name,priority,source,tag_*}",
 	// falco_metrics.cpp "outputs_queue_num_drops" (receiver/falcoreceiver/testdata/falco-0.41-metrics.prom)
 	"falcosecurity_falco_outputs_queue_num_drops_total": "falco_metrics.cpp outputs_queue_num_drops",
-	"job:falco_events:increase1h":                 "recording rule",
-	"job:falco_events:increase1h_same_hour_avg7d": "recording rule",
+	"job:falco_events:increase1h":                       "recording rule",
+	"job:falco_events:increase1h_same_hour_avg7d":       "recording rule",
 }
 
 // knownLabels are the label names expressions may match on, group by or create.
