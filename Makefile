@@ -81,6 +81,7 @@ image: ## Build the container image (needs a Docker engine); then docker push $(
 
 deploy-config: ## Copy config/*.yaml into deploy/kubernetes/config/ (kustomize's ConfigMap sources)
 	cp config/agent.yaml config/gateway.yaml deploy/kubernetes/config/
+	cp config/agent-falco-mtls.yaml deploy/overlays/falco-mtls/config/
 
 clean:
 	rm -rf bin $(DIST_BIN)

@@ -49,6 +49,8 @@ var falcoChart8Keys = []string{
 	"falco.webserver.enabled",
 	"falco.webserver.threadiness",
 	"falco.webserver.listen_port",
+	"mounts.volumes",
+	"mounts.volumeMounts",
 	"falco.webserver.listen_address",
 	"falco.webserver.k8s_healthz_endpoint",
 	"falco.webserver.prometheus_metrics_enabled",
