@@ -7,6 +7,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
@@ -153,7 +154,8 @@ type chartValues struct {
 		MaxReplicas                       int32 `json:"maxReplicas"`
 		TargetMemoryUtilizationPercentage int32 `json:"targetMemoryUtilizationPercentage"`
 	} `json:"autoscaling"`
-	Statefulset struct {
+	ExtraManifests []map[string]any `json:"extraManifests"`
+	Statefulset    struct {
 		VolumeClaimTemplates []corev1.PersistentVolumeClaim `json:"volumeClaimTemplates"`
 	} `json:"statefulset"`
 	PodDisruptionBudget struct {
@@ -364,8 +366,23 @@ func TestHelmValues(t *testing.T) {
 				if !v.Autoscaling.Enabled || v.Autoscaling.MinReplicas < 2 || v.Autoscaling.MaxReplicas <= v.Autoscaling.MinReplicas {
 					t.Error("autoscaling: want enabled, minReplicas >= 2 and room to grow")
 				}
-				if !v.PodDisruptionBudget.Enabled || (v.PodDisruptionBudget.MaxUnavailable == nil && v.PodDisruptionBudget.MinAvailable == nil) {
-					t.Error("podDisruptionBudget: want enabled with maxUnavailable or minAvailable")
+				// Chart 0.130.1 renders podDisruptionBudget in deployment mode only
+				// (templates/pdb.yaml): the manifests' PDB comes as an extra manifest.
+				var pdbs []*policyv1.PodDisruptionBudget
+				for _, m := range v.ExtraManifests {
+					if m["kind"] != "PodDisruptionBudget" {
+						continue
+					}
+					b, _ := yaml.Marshal(m)
+					pdb := &policyv1.PodDisruptionBudget{}
+					if err := strictYAML(b, pdb); err != nil {
+						t.Fatalf("extraManifests PodDisruptionBudget: %v", err)
+					}
+					pdbs = append(pdbs, pdb)
+				}
+				want := find[policyv1.PodDisruptionBudget](t, b, namespace, gatewayName)
+				if len(pdbs) != 1 || !apiequality.Semantic.DeepEqual(pdbs[0].Spec, want.Spec) {
+					t.Errorf("want the manifests' PodDisruptionBudget (spec %v) in extraManifests, have %d", want.Spec, len(pdbs))
 				}
 			}
 		})
