@@ -15,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/connectivity"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/otelcol-falco/otelcol-falco/internal/testbed"
 )
@@ -105,4 +107,34 @@ func TestGatewayWithoutSIEM(t *testing.T) {
 			Env: gatewayVars(map[string]string{"GATEWAY_LOGS_EXPORTERS": "[kafka]", "SIEM_OTLP_ENDPOINT": "none",
 				"KAFKA_BROKERS": testbed.FreeAddr(t)})})
 	})
+}
+
+// TestGatewayRecyclesAgentConnections starts the shipped gateway with a short
+// OTLP_GRPC_MAX_CONNECTION_AGE and holds a gRPC connection to it the way an agent does: the
+// gateway closes it (GOAWAY), so behind a Service the agent's next connection can land on a
+// replica the HPA added. Without keepalive.server_parameters.max_connection_age the connection
+// would stay up and the wait below would fail.
+func TestGatewayRecyclesAgentConnections(t *testing.T) {
+	sink := testbed.StartSink(t, false)
+	otlpGRPC := testbed.FreeAddr(t)
+	testbed.StartCollector(t, testbed.CollectorOptions{
+		Configs: []string{filepath.Join(testbed.RepoRoot(), "config", "gateway.yaml")},
+		Env: map[string]string{"FILE_STORAGE_DIR": t.TempDir(), "SIEM_OTLP_ENDPOINT": sink.Endpoint(),
+			"OTLP_GRPC_ENDPOINT": otlpGRPC, "OTLP_HTTP_ENDPOINT": testbed.FreeAddr(t),
+			"PROMETHEUS_ENDPOINT": testbed.FreeAddr(t), "OTLP_GRPC_MAX_CONNECTION_AGE": "1s"},
+	})
+
+	conn, err := grpc.NewClient(otlpGRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn.Connect()
+	for s := conn.GetState(); s != connectivity.Ready; s = conn.GetState() {
+		require.True(t, conn.WaitForStateChange(ctx, s), "never connected to the gateway (state %s)", s)
+	}
+	// Ready until the gateway ends the connection after max_connection_age.
+	require.True(t, conn.WaitForStateChange(ctx, connectivity.Ready),
+		"the gateway kept the connection for 30 s: agents would never move to new replicas")
+	require.NotEqual(t, connectivity.Ready, conn.GetState())
 }
