@@ -6,8 +6,8 @@ package falcoreceiver
 import (
 	"errors"
 	"fmt"
-	"testing"
 	"strings"
+	"testing"
 	"time"
 	"unicode/utf8"
 	"unsafe"
