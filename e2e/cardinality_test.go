@@ -1,0 +1,136 @@
+// Copyright The otelcol-falco Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-falco/otelcol-falco/internal/testbed"
+)
+
+// scrapeMetricsText returns the agent's whole /metrics page.
+func scrapeMetricsText(t testing.TB, promAddr string) string {
+	t.Helper()
+	client := &http.Client{Timeout: time.Minute}
+	resp, err := client.Get("http://" + promAddr + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// hostAlerts renders n alerts from n distinct Falco hosts and pods, numbered from first.
+func hostAlerts(t testing.TB, first, n int) []byte {
+	at := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	var body []byte
+	for i := first; i < first+n; i++ {
+		body = append(body, falcoJSONAlert(t, fmt.Sprintf("attacker-host-%07d", i), "Rule 0", fmt.Sprintf("pod-%07d", i), "container plugin", at)...)
+	}
+	return body
+}
+
+// TestCardinalityGuardHoldsAgainstHostsAndLongValues is issue 12's cardinality attacks on the built
+// agent, at modest counts: 20 alerts whose pod name is 1 MiB each, then 20,000 alerts from
+// distinct hostnames. Every alert is counted, the series stay within max_series + 1 (one
+// overflow series, not one per host), long values are cut, and /metrics stays small.
+func TestCardinalityGuardHoldsAgainstHostsAndLongValues(t *testing.T) {
+	a := startNDJSONAgent(t, nil, "metrics-max-series-500.yaml")
+	const maxSeries, longValues, hosts = 500, 20, 20000
+	at := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	for i := range longValues {
+		pod := fmt.Sprintf("pod-%02d-", i) + strings.Repeat("x", 1<<20)
+		a.post(t, falcoJSONAlert(t, "node-1", "Rule 0", pod, "both", at))
+	}
+	url := "http://" + a.env.Prometheus + "/metrics"
+	var sum float64
+	require.True(t, testbed.WaitFor(60*time.Second, func() bool {
+		sum, _ = testbed.ScrapeSum(url, "falco_events_total")
+		return sum == longValues
+	}), "falco_events_total = %v, want %d", sum, longValues)
+	page := scrapeMetricsText(t, a.env.Prometheus)
+	assert.Less(t, len(page), 64<<10, "/metrics with %d 1 MiB pod names", longValues)
+	assert.Contains(t, page, `k8s_pod_name="pod-00-xxxx`)
+	assert.Contains(t, page, `xxx…"`, "the cut is marked")
+
+	const perPost = 500
+	for first := 0; first < hosts; first += perPost {
+		a.post(t, hostAlerts(t, first, perPost))
+	}
+	var series int
+	require.True(t, testbed.WaitFor(60*time.Second, func() bool {
+		sum, series, _ = testbed.ScrapeSeries(url, "falco_events_total")
+		return sum == longValues+hosts
+	}), "falco_events_total = %v in %d series, want %d", sum, series, longValues+hosts)
+	assert.Equal(t, maxSeries+1, series, "the live series and one overflow series")
+	overflow, err := testbed.ScrapeSum(url, "falco_events_total", `otel_metric_overflow="true"`)
+	require.NoError(t, err)
+	assert.Equal(t, float64(longValues+hosts-maxSeries), overflow)
+	page = scrapeMetricsText(t, a.env.Prometheus)
+	assert.Less(t, len(page), 1<<20, "/metrics with %d hosts", hosts)
+	require.True(t, testbed.WaitFor(60*time.Second, func() bool { return a.sink.Count() >= longValues+hosts }),
+		"sink got %d log records", a.sink.Count())
+}
+
+// BenchmarkCardinalityMillion is the large form of the test above, at the shipped defaults
+// (max_series 10,000, GOMEMLIMIT=200MiB GOGC=200 as the DaemonSet runs): CARDINALITY_ALERTS
+// (default 1,000,000) alerts from distinct hosts and pods, then it reports the agent's peak RSS
+// and how long one /metrics scrape takes.
+//
+//	go test ./e2e -run '^$' -bench CardinalityMillion -benchtime 1x
+func BenchmarkCardinalityMillion(b *testing.B) {
+	n := 1_000_000
+	if s := os.Getenv("CARDINALITY_ALERTS"); s != "" {
+		var err error
+		n, err = strconv.Atoi(s)
+		require.NoError(b, err)
+	}
+	for b.Loop() {
+		a := startNDJSONAgent(b, map[string]string{"GOMEMLIMIT": "200MiB", "GOGC": "200"})
+		const perPost = 1000
+		for first := 0; first < n; first += perPost {
+			a.post(b, hostAlerts(b, first, min(perPost, n-first)))
+		}
+		url := "http://" + a.env.Prometheus + "/metrics"
+		var sum float64
+		var series int
+		require.True(b, testbed.WaitFor(2*time.Minute, func() bool {
+			sum, series, _ = testbed.ScrapeSeries(url, "falco_events_total")
+			return sum == float64(n)
+		}), "falco_events_total = %v, want %d", sum, n)
+		started := time.Now()
+		page := scrapeMetricsText(b, a.env.Prometheus)
+		scrape := time.Since(started)
+		b.ReportMetric(float64(peakRSS(b, a.col.PID()))/(1<<20), "peak-RSS-MiB")
+		b.ReportMetric(scrape.Seconds(), "scrape-s")
+		b.ReportMetric(float64(len(page))/(1<<20), "metrics-MiB")
+		b.ReportMetric(float64(series), "series")
+		a.col.Stop(b)
+	}
+}
+
+// peakRSS reads a process's peak resident set (VmHWM) in bytes.
+func peakRSS(tb testing.TB, pid int) int64 {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	require.NoError(tb, err)
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			require.NoError(tb, err)
+			return kb << 10
+		}
+	}
+	tb.Fatal("no VmHWM in /proc/pid/status")
+	return 0
+}
