@@ -61,8 +61,8 @@ func TestCardinalityGuardHoldsAgainstHostsAndLongValues(t *testing.T) {
 	}), "falco_events_total = %v, want %d", sum, longValues)
 	page := scrapeMetricsText(t, a.env.Prometheus)
 	assert.Less(t, len(page), 64<<10, "/metrics with %d 1 MiB pod names", longValues)
-	assert.Contains(t, page, `k8s_pod_name="pod-00-xxxx`)
-	assert.Contains(t, page, `xxx…"`, "the cut is marked")
+	assert.True(t, strings.Contains(page, `k8s_pod_name="pod-00-xxxx`), "a cut pod name is a label")
+	assert.True(t, strings.Contains(page, `xxx…"`), "the cut is marked")
 
 	const perPost = 500
 	for first := 0; first < hosts; first += perPost {
