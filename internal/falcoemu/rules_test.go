@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 )
 
 func TestCatalog(t *testing.T) {
@@ -117,4 +119,27 @@ func TestPriorities(t *testing.T) {
 	if _, err := ParsePriorities("loud"); err == nil {
 		t.Fatal("bad name accepted")
 	}
+}
+
+func TestEvtTypesFromConditions(t *testing.T) {
+	macros := map[string]string{
+		"spawned_process": "(evt.type in (execve, execveat) and evt.dir=<)",
+		"open_write":      "(evt.type in (open_syscalls) and evt.is_open_write=true)",
+		"never_true":      "(evt.num=0)",
+	}
+	lists := map[string][]string{"open_syscalls": {"open", "openat", "openat2"}}
+	for cond, want := range map[string][]string{
+		"spawned_process and proc.name=bash":                      {"execve", "execveat"},
+		"open_write and not spawned_process":                      {"openat", "open", "openat2"},
+		"evt.type = connect and not evt.type in (accept, listen)": {"connect"},
+		"evt.type=ptrace and evt.arg.request contains 'ATTACH'":   {"ptrace"},
+		"never_true": nil,
+		"(evt.type in (dup, dup2, dup3)) and fd.type in (ipv4, ipv6)": {"dup2", "dup", "dup3"},
+	} {
+		assert.Equal(t, want, evtTypes(cond, macros, lists), cond)
+	}
+	r := RuleByName("Read sensitive file untrusted")
+	assert.Equal(t, []string{"openat", "open", "openat2"}, r.EvtTypes, "through Falco's own macros")
+	assert.Equal(t, "stable", r.Maturity)
+	assert.True(t, RuleByName("Attach/Exec Pod") != nil && RuleByName("Attach/Exec Pod").Source == "k8s_audit")
 }
