@@ -1,12 +1,17 @@
 package falcoemu
 
 import (
+	"fmt"
 	"reflect"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-falco/otelcol-falco/internal/falcofields"
 )
 
 func TestCatalog(t *testing.T) {
@@ -142,4 +147,28 @@ func TestEvtTypesFromConditions(t *testing.T) {
 	assert.Equal(t, []string{"openat", "open", "openat2"}, r.EvtTypes, "through Falco's own macros")
 	assert.Equal(t, "stable", r.Maturity)
 	assert.True(t, RuleByName("Attach/Exec Pod") != nil && RuleByName("Attach/Exec Pod").Source == "k8s_audit")
+}
+
+// TestEmulatedValuesHaveTheDeclaredTypes: every value the emulator gives a field has the type
+// falcofields declares for it, as Falco's JSON output would (nil is Falco's null).
+func TestEmulatedValuesHaveTheDeclaredTypes(t *testing.T) {
+	base := time.Unix(1_700_000_000, 0)
+	for _, r := range Rules() {
+		if r.Source != "syscall" {
+			continue
+		}
+		for _, host := range []bool{false, true} {
+			for k := range 4 {
+				b := newVB(r, profileFor(r), host, k, subRNG(1, r.Name), base)
+				for _, key := range r.Fields {
+					v, ok := b.value(key)
+					require.True(t, ok, "%s: %s", r.Name, key)
+					want := map[falcofields.Type]string{falcofields.String: "string", falcofields.Int: "int64", falcofields.Bool: "bool"}[falcofields.TypeOf(key)]
+					if v != nil {
+						assert.Equal(t, want, fmt.Sprintf("%T", v), "%s: %s = %v", r.Name, key, v)
+					}
+				}
+			}
+		}
+	}
 }
