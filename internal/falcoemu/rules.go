@@ -1,6 +1,7 @@
 // Package falcoemu emulates Falco for otelcol-falco's tests, demo and benchmarks.
 //
-// It has a catalog of Falco's real rules (rules_catalog.go), a deterministic alert
+// It has a catalog of Falco's real rules (the rule files embedded from rules/, read by
+// rules_load.go), a deterministic alert
 // generator (generator.go), renderers for Falco's gRPC output (outputs.Response) and
 // JSON output (alert.go), a gRPC server with Falco's outputs-service semantics
 // (grpcserver.go), an HTTP sender that posts alerts like Falco's http_output

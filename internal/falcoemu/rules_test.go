@@ -1,10 +1,17 @@
 package falcoemu
 
 import (
+	"fmt"
 	"reflect"
 	"sort"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-falco/otelcol-falco/internal/falcofields"
 )
 
 func TestCatalog(t *testing.T) {
@@ -116,5 +123,52 @@ func TestPriorities(t *testing.T) {
 	}
 	if _, err := ParsePriorities("loud"); err == nil {
 		t.Fatal("bad name accepted")
+	}
+}
+
+func TestEvtTypesFromConditions(t *testing.T) {
+	macros := map[string]string{
+		"spawned_process": "(evt.type in (execve, execveat) and evt.dir=<)",
+		"open_write":      "(evt.type in (open_syscalls) and evt.is_open_write=true)",
+		"never_true":      "(evt.num=0)",
+	}
+	lists := map[string][]string{"open_syscalls": {"open", "openat", "openat2"}}
+	for cond, want := range map[string][]string{
+		"spawned_process and proc.name=bash":                      {"execve", "execveat"},
+		"open_write and not spawned_process":                      {"openat", "open", "openat2"},
+		"evt.type = connect and not evt.type in (accept, listen)": {"connect"},
+		"evt.type=ptrace and evt.arg.request contains 'ATTACH'":   {"ptrace"},
+		"never_true": nil,
+		"(evt.type in (dup, dup2, dup3)) and fd.type in (ipv4, ipv6)": {"dup2", "dup", "dup3"},
+	} {
+		assert.Equal(t, want, evtTypes(cond, macros, lists), cond)
+	}
+	r := RuleByName("Read sensitive file untrusted")
+	assert.Equal(t, []string{"openat", "open", "openat2"}, r.EvtTypes, "through Falco's own macros")
+	assert.Equal(t, "stable", r.Maturity)
+	assert.True(t, RuleByName("Attach/Exec Pod") != nil && RuleByName("Attach/Exec Pod").Source == "k8s_audit")
+}
+
+// TestEmulatedValuesHaveTheDeclaredTypes: every value the emulator gives a field has the type
+// falcofields declares for it, as Falco's JSON output would (nil is Falco's null).
+func TestEmulatedValuesHaveTheDeclaredTypes(t *testing.T) {
+	base := time.Unix(1_700_000_000, 0)
+	for _, r := range Rules() {
+		if r.Source != "syscall" {
+			continue
+		}
+		for _, host := range []bool{false, true} {
+			for k := range 4 {
+				b := newVB(r, profileFor(r), host, k, subRNG(1, r.Name), base)
+				for _, key := range r.Fields {
+					v, ok := b.value(key)
+					require.True(t, ok, "%s: %s", r.Name, key)
+					want := map[falcofields.Type]string{falcofields.String: "string", falcofields.Int: "int64", falcofields.Bool: "bool"}[falcofields.TypeOf(key)]
+					if v != nil {
+						assert.Equal(t, want, fmt.Sprintf("%T", v), "%s: %s = %v", r.Name, key, v)
+					}
+				}
+			}
+		}
 	}
 }

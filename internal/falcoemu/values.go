@@ -7,8 +7,11 @@ package falcoemu
 import (
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/otelcol-falco/otelcol-falco/internal/falcofields"
 )
 
 // proc describes a process as Falco reports it, with its ancestry.
@@ -789,277 +792,272 @@ var exePaths = map[string]string{
 	"cron": "/usr/sbin/cron", "gunicorn": "/usr/local/bin/gunicorn", "tini": "/usr/bin/tini", "kinsing": "/tmp/kinsing",
 }
 
-// value resolves one output field of a syscall rule. ok=false means the emulator has
-// no resolver for the key (a test checks that every catalog field resolves).
+// value resolves one output field of a syscall rule, typed as falcofields declares the field
+// (so the emulator's JSON carries the types the receiver and falcolabel expect). ok=false means
+// the emulator has no resolver for the key (a test checks that every catalog field resolves).
 func (b *vb) value(key string) (v any, ok bool) {
 	if cands, has := b.prof.extra[key]; has {
-		return cands[b.k%len(cands)], true
+		return typed(key, cands[b.k%len(cands)]), true
 	}
-	if strings.HasPrefix(key, "proc.aname[") || strings.HasPrefix(key, "proc.aexepath[") {
-		var n int
-		fmt.Sscanf(key[strings.IndexByte(key, '[')+1:], "%d", &n)
-		if n < 1 || n > len(b.chain) {
-			return nil, true
-		}
-		name := b.chain[n-1]
-		if strings.HasPrefix(key, "proc.aname[") {
-			return name, true
-		}
-		if p, ok := exePaths[name]; ok {
-			return p, true
-		}
-		return "/usr/bin/" + name, true
+	if v, ok := b.ancestor(key); ok {
+		return v, true
 	}
-	pr, r := b.proc, b.rng
-	switch key {
-	// ---- event ----
-	case "evt.type":
-		return b.evtType, true
-	case "evt.res":
-		if b.evtType == "unshare" && b.k%2 == 1 {
-			return "EPERM", true
-		}
-		return "SUCCESS", true
-	case "evt.arg.flags":
-		switch {
-		case isExec(b.evtType):
-			switch {
-			case !b.host:
-				return pick(r, []any{"EXE_WRITABLE|EXE_LOWER_LAYER", "EXE_LOWER_LAYER", "EXE_WRITABLE|EXE_LOWER_LAYER"}), true
-			case b.user.uid == 0:
-				return "EXE_WRITABLE", true
-			default:
-				return "0", true
-			}
-		case isOpen(b.evtType):
-			if b.prof.write {
-				return pick(r, []any{"O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC", "O_WRONLY|O_APPEND|O_CREAT", "O_RDWR|O_CREAT|O_CLOEXEC", "O_WRONLY|O_TRUNC"}), true
-			}
-			return pick(r, []any{"O_RDONLY", "O_RDONLY|O_CLOEXEC", "O_RDONLY|O_NONBLOCK|O_CLOEXEC"}), true
-		}
-		return nil, true
-	case "evt.args":
-		switch {
-		case b.evtType == "socket":
-			return "domain=17(AF_PACKET) type=3 proto=768 ", true
-		case strings.HasPrefix(b.evtType, "rename"):
-			return fmt.Sprintf("res=0 olddirfd=-100(AT_FDCWD) oldpath=%s newdirfd=-100(AT_FDCWD) newpath=%s flags=0", b.file, b.path2), true
-		case strings.HasPrefix(b.evtType, "unlink"), b.evtType == "rmdir":
-			return fmt.Sprintf("res=0 dirfd=-100(AT_FDCWD) name=%s flags=0", b.file), true
-		}
-		return fmt.Sprintf("res=0 fd=3(<f>%s)", b.file), true
-	case "evt.arg.target":
-		return b.file, true
-	case "evt.arg.linkpath":
-		return b.path2, true
-	case "evt.arg.oldpath":
-		if strings.HasPrefix(b.evtType, "rename") || strings.HasPrefix(b.evtType, "link") {
-			return b.file, true
-		}
-		return nil, true
-	case "evt.arg.newpath":
-		if strings.HasPrefix(b.evtType, "rename") || strings.HasPrefix(b.evtType, "link") {
-			return b.path2, true
-		}
-		return nil, true
-	case "evt.arg.name":
-		if b.evtType == "unlinkat" || isOpen(b.evtType) {
-			return b.file, true
-		}
-		return nil, true
-	case "evt.arg.path":
-		if b.evtType == "unlink" || b.evtType == "rmdir" || strings.HasPrefix(b.evtType, "mkdir") {
-			return b.file, true
-		}
-		return nil, true
-	case "evt.arg.filename":
-		if b.evtType == "chmod" || b.evtType == "fchmodat" {
-			return b.file, true
-		}
-		return nil, true
-	case "evt.arg.fd":
-		if b.evtType == "fchmod" {
-			return "3(<f>" + b.file + ")", true
-		}
-		return nil, true
-	case "evt.arg.mode":
-		return "S_IRWXU|S_IRGRP|S_IXGRP|S_IROTH|S_IXOTH", true
-	case "evt.arg.uid":
-		return "0", true
-	case "evt.arg.cmd":
-		return "BPF_PROG_LOAD", true
+	resolve, ok := syscallValues[key]
+	if !ok {
+		return nil, false
+	}
+	return typed(key, resolve(b)), true
+}
 
-	// ---- fd ----
-	case "fd.name":
-		switch {
-		case b.netOK && !isExec(b.evtType):
-			if b.prof.net.inbound {
-				return fmt.Sprintf("%s:%d->%s:%d", b.rip, b.rport, b.lip, b.lport), true
+// typed gives v the type falcofields declares for key: resolvers may write a number as text.
+func typed(key string, v any) any {
+	switch x := v.(type) {
+	case string:
+		switch falcofields.TypeOf(key) {
+		case falcofields.Int:
+			if n, err := strconv.ParseInt(x, 10, 64); err == nil {
+				return n
 			}
-			return fmt.Sprintf("%s:%d->%s:%d", b.lip, b.lport, b.rip, b.rport), true
-		case b.file != "" && !isExec(b.evtType):
-			return b.file, true
+		case falcofields.Bool:
+			if t, err := strconv.ParseBool(x); err == nil {
+				return t
+			}
+		case falcofields.String:
 		}
+	case int64:
+		if falcofields.TypeOf(key) == falcofields.String {
+			return strconv.FormatInt(x, 10)
+		}
+	}
+	return v
+}
+
+// ancestor resolves proc.aname[n] and proc.aexepath[n] from the process chain.
+func (b *vb) ancestor(key string) (any, bool) {
+	if !strings.HasPrefix(key, "proc.aname[") && !strings.HasPrefix(key, "proc.aexepath[") {
+		return nil, false
+	}
+	var n int
+	fmt.Sscanf(key[strings.IndexByte(key, '[')+1:], "%d", &n)
+	if n < 1 || n > len(b.chain) {
 		return nil, true
-	case "fd.nameraw":
+	}
+	name := b.chain[n-1]
+	if strings.HasPrefix(key, "proc.aname[") {
+		return name, true
+	}
+	if p, ok := exePaths[name]; ok {
+		return p, true
+	}
+	return "/usr/bin/" + name, true
+}
+
+// when returns v if cond holds, else no value.
+func when(cond bool, v any) any {
+	if cond {
+		return v
+	}
+	return nil
+}
+
+func choose[T any](cond bool, yes, no T) T {
+	if cond {
+		return yes
+	}
+	return no
+}
+
+// syscallValues resolve the output fields of syscall rules from a variant's choices (its process,
+// user, file, connection and syscall); nil is Falco's "no value".
+var syscallValues = map[string]func(b *vb) any{
+	// events
+	"evt.type": func(b *vb) any { return b.evtType },
+	"evt.res": func(b *vb) any {
+		return choose(b.evtType == "unshare" && b.k%2 == 1, "EPERM", "SUCCESS")
+	},
+	"evt.arg.flags":    (*vb).flags,
+	"evt.args":         (*vb).args,
+	"evt.arg.target":   func(b *vb) any { return b.file },
+	"evt.arg.linkpath": func(b *vb) any { return b.path2 },
+	"evt.arg.oldpath":  func(b *vb) any { return when(b.renamesOrLinks(), b.file) },
+	"evt.arg.newpath":  func(b *vb) any { return when(b.renamesOrLinks(), b.path2) },
+	"evt.arg.name":     func(b *vb) any { return when(b.evtType == "unlinkat" || isOpen(b.evtType), b.file) },
+	"evt.arg.path": func(b *vb) any {
+		return when(b.evtType == "unlink" || b.evtType == "rmdir" || strings.HasPrefix(b.evtType, "mkdir"), b.file)
+	},
+	"evt.arg.filename": func(b *vb) any { return when(b.evtType == "chmod" || b.evtType == "fchmodat", b.file) },
+	"evt.arg.fd":       func(b *vb) any { return when(b.evtType == "fchmod", "3(<f>"+b.file+")") },
+	"evt.arg.mode":     func(*vb) any { return "S_IRWXU|S_IRGRP|S_IXGRP|S_IROTH|S_IXOTH" },
+	"evt.arg.uid":      func(*vb) any { return "0" },
+	"evt.arg.cmd":      func(*vb) any { return "BPF_PROG_LOAD" },
+
+	// file descriptors and connections
+	"fd.name": func(b *vb) any {
+		switch {
+		case b.socket() && b.prof.net.inbound:
+			return fmt.Sprintf("%s:%d->%s:%d", b.rip, b.rport, b.lip, b.lport)
+		case b.socket():
+			return fmt.Sprintf("%s:%d->%s:%d", b.lip, b.lport, b.rip, b.rport)
+		}
+		return when(b.file != "" && !isExec(b.evtType), b.file)
+	},
+	"fd.nameraw": func(b *vb) any {
 		if len(b.prof.raw) > 0 {
-			return b.prof.raw[b.k%len(b.prof.raw)], true
+			return b.prof.raw[b.k%len(b.prof.raw)]
 		}
-		return b.file, true
-	case "fd.lport":
-		if b.netOK {
-			return b.lport, true
+		return b.file
+	},
+	"fd.lport":    func(b *vb) any { return when(b.netOK, b.lport) },
+	"fd.rport":    func(b *vb) any { return when(b.netOK, b.rport) },
+	"fd.sport":    func(b *vb) any { return when(b.netOK, b.server(b.lport, b.rport)) },
+	"fd.sip":      func(b *vb) any { return when(b.netOK, b.server(b.lip, b.rip)) },
+	"fd.rip":      func(b *vb) any { return when(b.netOK, b.rip) },
+	"fd.rip.name": func(b *vb) any { return when(b.netOK, b.rname) },
+	"fd.sip.name": func(b *vb) any { return when(b.netOK && !b.prof.net.inbound, b.rname) },
+	"fd.lip.name": func(*vb) any { return nil },
+	"fd.cip.name": func(*vb) any { return nil },
+	"fd.type": func(b *vb) any {
+		if b.socket() {
+			return "ipv4"
 		}
-		return nil, true
-	case "fd.rport":
-		if b.netOK {
-			return b.rport, true
-		}
-		return nil, true
-	case "fd.sport":
-		if !b.netOK {
-			return nil, true
-		}
-		if b.prof.net.inbound {
-			return b.lport, true
-		}
-		return b.rport, true
-	case "fd.sip":
-		if !b.netOK {
-			return nil, true
-		}
-		if b.prof.net.inbound {
-			return b.lip, true
-		}
-		return b.rip, true
-	case "fd.rip":
-		if b.netOK {
-			return b.rip, true
-		}
-		return nil, true
-	case "fd.rip.name", "fd.sip.name":
-		if !b.netOK || (key == "fd.sip.name" && b.prof.net.inbound) {
-			return nil, true
-		}
-		return b.rname, true
-	case "fd.lip.name", "fd.cip.name":
-		return nil, true
-	case "fd.type":
-		switch {
-		case b.netOK && !isExec(b.evtType):
-			return "ipv4", true
-		case b.file != "" && !isExec(b.evtType):
-			return "file", true
-		}
-		return nil, true
-	case "fd.l4proto":
-		if b.netOK && !isExec(b.evtType) {
-			return b.l4, true
-		}
-		return nil, true
+		return when(b.file != "" && !isExec(b.evtType), "file")
+	},
+	"fd.l4proto": func(b *vb) any { return when(b.socket(), b.l4) },
 
-	// ---- process ----
-	case "proc.name":
-		return pr.name, true
-	case "proc.exepath":
-		return pr.exe, true
-	case "proc.exe":
-		if strings.HasPrefix(pr.exe, "/tmp/") || strings.HasPrefix(pr.exe, "/dev/shm/") {
-			return pr.exe, true
+	// processes
+	"proc.name":    func(b *vb) any { return b.proc.name },
+	"proc.exepath": func(b *vb) any { return b.proc.exe },
+	"proc.exe": func(b *vb) any {
+		if strings.HasPrefix(b.proc.exe, "/tmp/") || strings.HasPrefix(b.proc.exe, "/dev/shm/") {
+			return b.proc.exe
 		}
-		return strings.Fields(pr.cmd + " x")[0], true
-	case "proc.cmdline":
-		return pr.cmd, true
-	case "proc.args":
-		if i := strings.IndexByte(pr.cmd, ' '); i >= 0 {
-			return pr.cmd[i+1:], true
+		return strings.Fields(b.proc.cmd + " x")[0]
+	},
+	"proc.cmdline": func(b *vb) any { return b.proc.cmd },
+	"proc.args": func(b *vb) any {
+		_, args, _ := strings.Cut(b.proc.cmd, " ")
+		return args
+	},
+	"proc.pname":    func(b *vb) any { return b.proc.parent },
+	"proc.pexepath": func(b *vb) any { return b.proc.pexe },
+	"proc.pexe":     func(b *vb) any { return b.proc.pexe },
+	"proc.pcmdline": func(b *vb) any { return b.proc.pcmd },
+	"proc.sname":    (*vb).sessionLeader,
+	"proc.cwd":      (*vb).cwd,
+	"proc.tty": func(b *vb) any {
+		if b.proc.tty || (b.host && b.prof.interactive) {
+			return int64(34816 + b.rng.IntN(3))
 		}
-		return "", true
-	case "proc.pname":
-		return pr.parent, true
-	case "proc.pexepath", "proc.pexe":
-		return pr.pexe, true
-	case "proc.pcmdline":
-		return pr.pcmd, true
-	case "proc.sname":
-		if b.host {
-			if pr.tty || b.prof.interactive {
-				return "bash", true
-			}
-			return "systemd", true
-		}
-		s := pr.name
-		for _, a := range b.chain {
-			if a == "containerd-shim" || a == "runc" {
-				break
-			}
-			s = a
-		}
-		return s, true
-	case "proc.cwd":
-		if len(b.prof.cwd) > 0 {
-			return b.prof.cwd[b.k%len(b.prof.cwd)], true
-		}
-		if b.host {
-			if b.user.uid == 0 {
-				return "/root/", true
-			}
-			return "/home/ubuntu/", true
-		}
-		return pick(r, []any{"/", "/app/", "/tmp/"}), true
-	case "proc.tty":
-		if pr.tty || (b.host && b.prof.interactive) {
-			return int64(34816 + r.IntN(3)), true
-		}
-		return int64(0), true
-	case "proc.env":
+		return int64(0)
+	},
+	"proc.env": func(b *vb) any {
 		if len(b.prof.env) > 0 {
-			return b.prof.env[b.k%len(b.prof.env)], true
+			return b.prof.env[b.k%len(b.prof.env)]
 		}
-		return "HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", true
-	case "proc.exe_ino.ctime", "proc.exe_ino.mtime":
-		return b.base.Add(-time.Duration(30+b.k*7) * time.Second).UnixNano(), true
-	case "proc.exe_ino.ctime_duration_proc_start":
-		return int64(1_500_000_000 + r.Int64N(4_000_000_000)), true
+		return "HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	},
+	"proc.exe_ino.ctime":                     func(b *vb) any { return b.base.Add(-time.Duration(30+b.k*7) * time.Second).UnixNano() },
+	"proc.exe_ino.mtime":                     func(b *vb) any { return b.base.Add(-time.Duration(30+b.k*7) * time.Second).UnixNano() },
+	"proc.exe_ino.ctime_duration_proc_start": func(b *vb) any { return int64(1_500_000_000 + b.rng.Int64N(4_000_000_000)) },
 
-	// ---- user ----
-	case "user.name":
-		return b.user.name, true
-	case "user.uid":
-		return b.user.uid, true
-	case "user.loginuid":
-		return b.user.loginuid, true
-	case "user.loginname":
-		return b.user.loginname, true
-	case "group.gid":
-		return b.user.gid, true
-	case "group.name":
-		return b.user.group, true
+	// users
+	"user.name":      func(b *vb) any { return b.user.name },
+	"user.uid":       func(b *vb) any { return b.user.uid },
+	"user.loginuid":  func(b *vb) any { return b.user.loginuid },
+	"user.loginname": func(b *vb) any { return b.user.loginname },
+	"group.gid":      func(b *vb) any { return b.user.gid },
+	"group.name":     func(b *vb) any { return b.user.group },
 
-	// ---- thread / container ----
-	case "thread.cap_effective":
-		if b.k%2 == 0 {
-			return capsAll, true
-		}
-		return capsDefault + " CAP_SYS_ADMIN", true
-	case "thread.cap_permitted":
-		return capsAll, true
-	case "container.start_ts":
+	// threads and containers
+	"thread.cap_effective": func(b *vb) any {
+		return choose(b.k%2 == 0, capsAll, capsDefault+" CAP_SYS_ADMIN")
+	},
+	"thread.cap_permitted": func(*vb) any { return capsAll },
+	"container.start_ts": func(b *vb) any {
+		return when(!b.host, b.base.Add(-time.Duration(5+b.k*13)*time.Minute).UnixNano())
+	},
+	"container.mounts": func(b *vb) any {
 		if b.host {
-			return nil, true
+			return nil
 		}
-		return b.base.Add(-time.Duration(5+b.k*13) * time.Minute).UnixNano(), true
-	case "container.mounts":
-		if b.host {
-			return nil, true
-		}
-		return pick(r, []any{
+		return pick(b.rng, []any{
 			"/var/run/docker.sock:/var/run/docker.sock::true:rprivate,/var/lib/kubelet/pods/6f1c/volumes/kubernetes.io~projected/kube-api-access-8xk2q:/var/run/secrets/kubernetes.io/serviceaccount:ro:false:rprivate",
 			"/:/host::true:rprivate,/var/lib/kubelet/pods/9a0e/etc-hosts:/etc/hosts::true:rprivate",
 			"/proc:/host/proc:ro:false:rprivate,/etc:/host/etc:ro:false:rprivate",
-		}), true
+		})
+	},
+}
+
+// socket reports whether the event is on the rule's connection (not the exec that preceded it).
+func (b *vb) socket() bool { return b.netOK && !isExec(b.evtType) }
+
+func (b *vb) renamesOrLinks() bool {
+	return strings.HasPrefix(b.evtType, "rename") || strings.HasPrefix(b.evtType, "link")
+}
+
+// server picks the server side of the connection: local for inbound ones, remote otherwise.
+func (b *vb) server(local, remote any) any {
+	if b.prof.net.inbound {
+		return local
 	}
-	return nil, false
+	return remote
+}
+
+func (b *vb) flags() any {
+	switch {
+	case isExec(b.evtType) && !b.host:
+		return pick(b.rng, []any{"EXE_WRITABLE|EXE_LOWER_LAYER", "EXE_LOWER_LAYER", "EXE_WRITABLE|EXE_LOWER_LAYER"})
+	case isExec(b.evtType) && b.user.uid == 0:
+		return "EXE_WRITABLE"
+	case isExec(b.evtType):
+		return "0"
+	case isOpen(b.evtType) && b.prof.write:
+		return pick(b.rng, []any{"O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC", "O_WRONLY|O_APPEND|O_CREAT", "O_RDWR|O_CREAT|O_CLOEXEC", "O_WRONLY|O_TRUNC"})
+	case isOpen(b.evtType):
+		return pick(b.rng, []any{"O_RDONLY", "O_RDONLY|O_CLOEXEC", "O_RDONLY|O_NONBLOCK|O_CLOEXEC"})
+	}
+	return nil
+}
+
+func (b *vb) args() any {
+	switch {
+	case b.evtType == "socket":
+		return "domain=17(AF_PACKET) type=3 proto=768 "
+	case strings.HasPrefix(b.evtType, "rename"):
+		return fmt.Sprintf("res=0 olddirfd=-100(AT_FDCWD) oldpath=%s newdirfd=-100(AT_FDCWD) newpath=%s flags=0", b.file, b.path2)
+	case strings.HasPrefix(b.evtType, "unlink"), b.evtType == "rmdir":
+		return fmt.Sprintf("res=0 dirfd=-100(AT_FDCWD) name=%s flags=0", b.file)
+	}
+	return fmt.Sprintf("res=0 fd=3(<f>%s)", b.file)
+}
+
+func (b *vb) sessionLeader() any {
+	if b.host {
+		if b.proc.tty || b.prof.interactive {
+			return "bash"
+		}
+		return "systemd"
+	}
+	s := b.proc.name
+	for _, a := range b.chain {
+		if a == "containerd-shim" || a == "runc" {
+			break
+		}
+		s = a
+	}
+	return s
+}
+
+func (b *vb) cwd() any {
+	switch {
+	case len(b.prof.cwd) > 0:
+		return b.prof.cwd[b.k%len(b.prof.cwd)]
+	case b.host && b.user.uid == 0:
+		return "/root/"
+	case b.host:
+		return "/home/ubuntu/"
+	}
+	return pick(b.rng, []any{"/", "/app/", "/tmp/"})
 }
 
 // ---- k8s audit ----

@@ -8,6 +8,8 @@ import (
 	"fmt"
 
 	"go.opentelemetry.io/collector/component"
+
+	"github.com/otelcol-falco/otelcol-falco/internal/falcofields"
 )
 
 // Config is the falcolabel processor's configuration. It is pure data: the mapping table is
@@ -77,7 +79,7 @@ func (cfg *Config) Validate() error {
 			errs = errors.Join(errs, fmt.Errorf("mappings[%d]: from %q is already mapped by mappings[%d]", i, m.From, first))
 		}
 		seen[m.From] = i
-		if isNoValue(m.To) && m.To != "" {
+		if falcofields.IsNoValue(m.To) && m.To != "" {
 			errs = errors.Join(errs, fmt.Errorf("mappings[%d]: to %q is a Falco no-value marker, not an attribute key", i, m.To))
 		}
 		if !m.Type.valid() {

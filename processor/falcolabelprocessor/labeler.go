@@ -3,7 +3,11 @@
 
 package falcolabelprocessor // import "github.com/otelcol-falco/otelcol-falco/processor/falcolabelprocessor"
 
-import "go.opentelemetry.io/collector/pdata/pcommon"
+import (
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/otelcol-falco/otelcol-falco/internal/falcofields"
+)
 
 // hit is one table field found in the attributes being labeled. It holds the value as Go
 // values: a pcommon.Value points into the map's storage, which moves on removal.
@@ -44,10 +48,6 @@ type labeler struct {
 	shapes  shapeCache
 	gen     uint32        // tells the current call's targetState apart
 	targets []targetState // per target
-
-	// removedAny tells whether labeling removed attributes since reset, which is the only way
-	// two distinct metric series can end up with the same identity.
-	removedAny bool
 }
 
 func newLabeler(t *table, keepOriginal bool) *labeler {
@@ -74,12 +74,12 @@ func newLabeler(t *table, keepOriginal bool) *labeler {
 
 // recordHints are the fields that steer mapping, read during the same pass.
 type recordHints struct {
-	fdType, fdTypechar, evtType  string
-	hostByID, realID, hostByName bool
+	fdType, fdTypechar, evtType string
+	containerID, containerName  string // "host" from either id field wins over a real id
 }
 
 func (h *recordHints) isHostEvent() bool {
-	return h.hostByID || (!h.realID && h.hostByName)
+	return falcofields.IsHostEvent(h.containerID, h.containerName)
 }
 
 // label maps attrs in place: record-level targets are written into attrs, Falco-named fields
@@ -137,13 +137,16 @@ func (h *recordHints) note(kind hint, v *mappedValue, status readStatus) {
 	}
 	switch kind {
 	case hintContainerID:
-		if s == "host" {
-			h.hostByID = true
-		} else if status == readValue {
-			h.realID = true
+		if h.containerID != falcofields.HostContainer && (status == readValue || s == falcofields.HostContainer) {
+			h.containerID = s
+			if s == "" { // a real id of another type
+				h.containerID = "id"
+			}
 		}
 	case hintContainerName:
-		h.hostByName = h.hostByName || s == "host"
+		if h.containerName != falcofields.HostContainer {
+			h.containerName = s
+		}
 	case hintFDType:
 		h.fdType = s
 	case hintFDTypechar:
@@ -176,7 +179,7 @@ func (l *labeler) resolve(hints *recordHints) {
 		}
 		if tgt.fileOnly {
 			if !fileChecked {
-				file, fileChecked = isFileEvent(hints.fdType, hints.fdTypechar, hints.evtType), true
+				file, fileChecked = falcofields.IsFileEvent(hints.fdType, hints.fdTypechar, hints.evtType), true
 			}
 			if !file {
 				continue
@@ -224,7 +227,6 @@ func (l *labeler) removeOriginals(attrs pcommon.Map) {
 	if !removing {
 		return
 	}
-	l.removedAny = true
 	// RemoveIf visits attributes in order, so the position says which ones.
 	pos := 0
 	attrs.RemoveIf(func(string, pcommon.Value) bool {

@@ -3,59 +3,34 @@
 
 package falcolabelprocessor // import "github.com/otelcol-falco/otelcol-falco/processor/falcolabelprocessor"
 
-// defaultMappings is the built-in table from Falco fields to OpenTelemetry semantic conventions,
-// as documented in README.md. Entries that share a target are in priority order: the first
-// entry with a value wins, so the container plugin's fields beat k8smeta's, and Falco's full
-// container id beats the 12-character one.
-var defaultMappings = []Mapping{
-	// Containers (container plugin).
-	{From: "container.full_id", To: "container.id"},
-	{From: "container.id", To: "container.id"},
-	{From: "container.name", To: "container.name"},
-	{From: "container.image.repository", To: "container.image.name"},
-	{From: "container.image.tag", To: "container.image.tags", Type: ConversionStringSlice},
-	{From: "container.image.id", To: "container.image.id"},
-	{From: "container.type", To: "container.runtime.name"},
+import "github.com/otelcol-falco/otelcol-falco/internal/falcofields"
 
-	// Kubernetes: the container plugin's fields (and its legacy k8s.pod.id) first, k8smeta's second.
-	{From: "k8s.ns.name", To: "k8s.namespace.name"},
-	{From: "k8smeta.ns.name", To: "k8s.namespace.name"},
-	{From: "k8s.pod.name", To: "k8s.pod.name"},
-	{From: "k8smeta.pod.name", To: "k8s.pod.name"},
-	{From: "k8s.pod.uid", To: "k8s.pod.uid"},
-	{From: "k8s.pod.id", To: "k8s.pod.uid"},
-	{From: "k8smeta.pod.uid", To: "k8s.pod.uid"},
-	{From: "k8smeta.deployment.name", To: "k8s.deployment.name"},
-	{From: "k8smeta.deployment.uid", To: "k8s.deployment.uid"},
-	{From: "k8smeta.rs.name", To: "k8s.replicaset.name"},
-	{From: "k8smeta.rs.uid", To: "k8s.replicaset.uid"},
+// defaultMappings is the built-in table, read from falcofields.Table (documented in README.md):
+// every Falco field with a semantic-convention target, in the table's order. Entries that share a
+// target are in priority order: the first entry with a value wins, so the container plugin's
+// fields beat k8smeta's, and Falco's full container id beats the 12-character one.
+var defaultMappings = func() []Mapping {
+	var out []Mapping
+	for _, f := range falcofields.Table {
+		if f.Semconv != "" {
+			out = append(out, Mapping{From: f.Name, To: f.Semconv, Type: conversionOf[f.As]})
+		}
+	}
+	return out
+}()
 
-	// Processes.
-	{From: "proc.pid", To: "process.pid", Type: ConversionInt},
-	{From: "proc.ppid", To: "process.parent_pid", Type: ConversionInt},
-	{From: "proc.exepath", To: "process.executable.path"},
-	{From: "proc.name", To: "process.executable.name"},
-	{From: "proc.exe", To: "process.command"},
-	{From: "proc.cmdline", To: "process.command_line"},
-	{From: "proc.cwd", To: "process.working_directory"},
-
-	// Users.
-	{From: "user.name", To: "user.name"},
-	{From: "user.uid", To: "user.id", Type: ConversionString},
-
-	// Files: written only for file events, see isFileEvent.
-	{From: "fd.name", To: "file.path"},
+var conversionOf = map[falcofields.Conversion]Conversion{
+	falcofields.Keep:          ConversionNone,
+	falcofields.ToString:      ConversionString,
+	falcofields.ToInt:         ConversionInt,
+	falcofields.ToStringSlice: ConversionStringSlice,
 }
 
 // Target keys with special rules.
 const (
-	targetFilePath    = "file.path"
+	targetFilePath    = falcofields.FilePath // written only for file events
 	targetK8sNodeName = "k8s.node.name"
 )
-
-// resourcePrefixes select the identity keys that describe a workload and so belong to the
-// resource; every other target stays on the record or data point.
-var resourcePrefixes = []string{"k8s.", "container.", "host."}
 
 // containerPrefix marks the targets dropped for host events, which have no container.
 const containerPrefix = "container."

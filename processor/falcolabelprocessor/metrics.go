@@ -31,9 +31,6 @@ func (p *labelProcessor) processMetrics(_ context.Context, md pmetric.Metrics) (
 			return emptied
 		})
 	}
-	if b.lab.removedAny {
-		b.metrics.mergeDuplicateSums(rms, p.seed)
-	}
 	return md, nil
 }
 

@@ -180,9 +180,6 @@ type metricsRouter struct {
 	metricEmptied []bool // per metric of the scope being regrouped
 
 	scopeEmptied []bool // per scope of the resource being regrouped
-
-	seen map[uint64]int32 // mergeDuplicateSums scratch
-	dupe []bool
 }
 
 func (r *metricsRouter) reset() {

@@ -48,7 +48,6 @@ func (p *labelProcessor) getBatch() *batch {
 }
 
 func (p *labelProcessor) putBatch(b *batch) {
-	b.lab.removedAny = false
 	b.lab.shapes.reset()
 	b.workloads.reset()
 	b.classes = b.classes[:0]

@@ -13,6 +13,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/otelcol-falco/otelcol-falco/internal/falcofields"
 )
 
 // randomKeys mixes table fields, hints, their semantic-convention names and others.
@@ -120,7 +122,7 @@ func TestRandomInputsNeverPanicNorLose(t *testing.T) {
 			assert.Equal(t, logs, outLogs.LogRecordCount())
 			for _, rl := range outLogs.ResourceLogs().All() {
 				for k, v := range rl.Resource().Attributes().All() {
-					if v.Type() == pcommon.ValueTypeStr && isNoValue(v.Str()) {
+					if v.Type() == pcommon.ValueTypeStr && falcofields.IsNoValue(v.Str()) {
 						assert.True(t, inputMarkers[k+"="+v.Str()], "wrote %s=%q", k, v.Str())
 					}
 				}
@@ -135,7 +137,8 @@ func TestRandomInputsNeverPanicNorLose(t *testing.T) {
 					}
 				}
 			}
-			assert.Equal(t, sum, gotSum, "merged points keep their counts")
+			assert.Equal(t, sum, gotSum, "points keep their counts")
+			assert.Equal(t, points, outMetrics.DataPointCount(), "one point out for one in")
 		})
 	}
 }

@@ -3,7 +3,11 @@
 
 package falcolabelprocessor // import "github.com/otelcol-falco/otelcol-falco/processor/falcolabelprocessor"
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/otelcol-falco/otelcol-falco/internal/falcofields"
+)
 
 // hint marks Falco fields that steer the mapping without (necessarily) being mapped themselves.
 type hint uint8
@@ -20,12 +24,12 @@ const (
 )
 
 var hintFields = map[string]hint{
-	"container.id":      hintContainerID,
-	"container.full_id": hintContainerID,
-	"container.name":    hintContainerName,
-	"fd.type":           hintFDType,
-	"fd.typechar":       hintFDTypechar,
-	"evt.type":          hintEvtType,
+	falcofields.ContainerID:     hintContainerID,
+	falcofields.ContainerFullID: hintContainerID,
+	falcofields.ContainerName:   hintContainerName,
+	falcofields.FDType:          hintFDType,
+	falcofields.FDTypechar:      hintFDTypechar,
+	falcofields.EvtType:         hintEvtType,
 }
 
 // fieldEntry is what the table knows about one Falco field.
@@ -82,7 +86,7 @@ func compileTable(mappings []Mapping) *table {
 			targetIDs[m.To] = id
 			t.targets = append(t.targets, target{
 				key:       m.To,
-				resource:  isResourceKey(m.To),
+				resource:  falcofields.IsIdentity(m.To),
 				container: strings.HasPrefix(m.To, containerPrefix),
 				fileOnly:  m.To == targetFilePath,
 			})
@@ -151,13 +155,4 @@ func kindsKept(c conversion) kindSet {
 	default:
 		return 0
 	}
-}
-
-func isResourceKey(key string) bool {
-	for _, p := range resourcePrefixes {
-		if strings.HasPrefix(key, p) {
-			return true
-		}
-	}
-	return false
 }

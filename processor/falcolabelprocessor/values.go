@@ -9,12 +9,9 @@ import (
 	"strconv"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
-)
 
-// isNoValue reports Falco's markers for a field without a value in this event.
-func isNoValue(s string) bool {
-	return s == "" || s == "<NA>" || s == "null"
-}
+	"github.com/otelcol-falco/otelcol-falco/internal/falcofields"
+)
 
 type valueKind uint8
 
@@ -48,7 +45,7 @@ const (
 // readRaw reads an attribute once, as it is: every later decision works on the Go values.
 // Most Falco fields are strings: they take a path small enough to be inlined.
 func readRaw(v pcommon.Value) (mappedValue, readStatus) {
-	if s := v.Str(); s != "" && s != "<NA>" && s != "null" { // "" also when not a string
+	if s := v.Str(); !falcofields.IsNoValue(s) { // "" also when not a string
 		return mappedValue{kind: kindStr, str: s}, readValue
 	}
 	return readRawSlow(v)
@@ -58,7 +55,7 @@ func readRawSlow(v pcommon.Value) (mappedValue, readStatus) {
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
 		s := v.Str()
-		if isNoValue(s) {
+		if falcofields.IsNoValue(s) {
 			return mappedValue{}, readNoValue
 		}
 		return mappedValue{kind: kindStr, str: s}, readValue
@@ -175,7 +172,7 @@ func hasValue(m pcommon.Map, key string) bool {
 	case pcommon.ValueTypeEmpty:
 		return false
 	case pcommon.ValueTypeStr:
-		return !isNoValue(v.Str())
+		return !falcofields.IsNoValue(v.Str())
 	case pcommon.ValueTypeSlice:
 		return v.Slice().Len() > 0
 	case pcommon.ValueTypeMap:

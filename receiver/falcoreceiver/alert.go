@@ -54,9 +54,6 @@ type fieldValue struct {
 
 func stringValue(s string) fieldValue { return fieldValue{Kind: kindString, Str: s} }
 
-// noValue is what Falco prints for a field that has no value in this event.
-const noValue = "<NA>"
-
 // priority is Falco's alert priority; the values match the gRPC schema enum (0=emergency).
 type priority int8
 

@@ -107,14 +107,32 @@ type MetricsConfig struct {
 	// Attributes are the alert properties that tell series apart: falco.rule, falco.priority,
 	// falco.source, falco.tags, or any output_fields key such as evt.type or k8s.ns.name.
 	Attributes []string `mapstructure:"attributes"`
-	// MaxSeries caps the number of live series; further ones are counted into one overflow
-	// series marked otel.metric.overflow=true.
+	// MaxSeries caps the number of live series, each host's counting separately; further ones
+	// are counted into one overflow series marked otel.metric.overflow=true (without host.name).
 	MaxSeries int `mapstructure:"max_series"`
+	// MaxLabelLength caps each attribute value (and the host name) of a series, in bytes; a longer
+	// one is cut and ends with "…". Log records keep the whole value. 0 means the default,
+	// DefaultMaxLabelLength.
+	MaxLabelLength int `mapstructure:"max_label_length"`
 	// SeriesIdleTimeout drops series that have not counted an alert for this long (0 keeps them).
 	SeriesIdleTimeout time.Duration `mapstructure:"series_idle_timeout"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
+}
+
+// DefaultMaxLabelLength fits every Kubernetes name (a pod name is at most 253 bytes) and Falco's
+// rule names and tag lists, while 10,000 series of ten such values stay a few MiB.
+const DefaultMaxLabelLength = 256
+
+// minLabelLength leaves room for some of the value beside the truncation marker.
+const minLabelLength = 16
+
+func (m *MetricsConfig) maxLabelLength() int {
+	if m.MaxLabelLength == 0 {
+		return DefaultMaxLabelLength
+	}
+	return m.MaxLabelLength
 }
 
 // Validate checks the configuration for mistakes the user can fix before start.
@@ -180,6 +198,10 @@ func (m *MetricsConfig) validate() error {
 	}
 	if m.MaxSeries < 1 {
 		errs = append(errs, fmt.Errorf("metrics.max_series must be at least 1, got %d", m.MaxSeries))
+	}
+	if m.MaxLabelLength < 0 || (m.MaxLabelLength > 0 && m.MaxLabelLength < minLabelLength) {
+		errs = append(errs, fmt.Errorf("metrics.max_label_length must be 0 (default %d) or at least %d, got %d",
+			DefaultMaxLabelLength, minLabelLength, m.MaxLabelLength))
 	}
 	if m.SeriesIdleTimeout < 0 {
 		errs = append(errs, fmt.Errorf("metrics.series_idle_timeout must not be negative, got %v", m.SeriesIdleTimeout))

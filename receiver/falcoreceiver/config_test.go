@@ -92,6 +92,7 @@ func TestValidateRejects(t *testing.T) {
 		{name: "bad_metrics", wantErr: "collection_interval must be positive"},
 		{name: "bad_metrics", wantErr: "max_series must be at least 1"},
 		{name: "bad_metrics", wantErr: `"falco.rule" listed twice`},
+		{name: "bad_metrics", wantErr: "max_label_length must be 0 (default 256) or at least 16, got 3"},
 		{name: "bad_falco_metrics", wantErr: "want an http(s) URL"},
 		{name: "bad_falco_metrics", wantErr: "falco_metrics.collection_interval must be positive"},
 	}

@@ -4,12 +4,12 @@
 package falcoreceiver // import "github.com/otelcol-falco/otelcol-falco/receiver/falcoreceiver"
 
 import (
-	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/otelcol-falco/otelcol-falco/internal/falcofields"
 	"github.com/otelcol-falco/otelcol-falco/receiver/falcoreceiver/internal/metadata"
 )
 
@@ -92,54 +92,51 @@ func fillLogRecord(lr plog.LogRecord, a *alert, observed pcommon.Timestamp) {
 	}
 }
 
-// putMitre adds the MITRE ATT&CK tactics (Falco tags mitre_<tactic>) and techniques (tags
-// T<digits>, sub-techniques T<digits>.<digits>) an alert's rule carries, when it carries any.
+// putMitre adds the MITRE ATT&CK tactics and techniques an alert's rule carries in its tags, in
+// every form Falco's rule sets use (falcofields.ParseMitre), each once: a rule tagged both
+// mitre_persistence and TA0003 has the one tactic persistence.
 func putMitre(attrs pcommon.Map, tags []string) {
 	var tactics, techniques pcommon.Slice
 	for _, t := range tags {
-		if tactic, ok := strings.CutPrefix(t, "mitre_"); ok && tactic != "" {
+		switch kind, v := falcofields.ParseMitre(t); kind {
+		case falcofields.MitreTactic:
 			if tactics == (pcommon.Slice{}) {
 				tactics = attrs.PutEmptySlice(attrMitreTactics)
 			}
-			tactics.AppendEmpty().SetStr(tactic)
-		} else if isMitreTechnique(t) {
+			appendOnce(tactics, v)
+		case falcofields.MitreTechnique:
 			if techniques == (pcommon.Slice{}) {
 				techniques = attrs.PutEmptySlice(attrMitreTechniques)
 			}
-			techniques.AppendEmpty().SetStr(t)
+			appendOnce(techniques, v)
+		case falcofields.NotMitre:
 		}
 	}
+}
+
+// appendOnce appends v unless s holds it; a rule has a handful of MITRE tags.
+func appendOnce(s pcommon.Slice, v string) {
+	for i := 0; i < s.Len(); i++ {
+		if s.At(i).Str() == v {
+			return
+		}
+	}
+	s.AppendEmpty().SetStr(v)
 }
 
 // mitreAttrCount is how many attributes putMitre adds for tags: 0, 1 or 2.
 func mitreAttrCount(tags []string) int {
 	tactics, techniques := 0, 0
 	for _, t := range tags {
-		if tactic, ok := strings.CutPrefix(t, "mitre_"); ok && tactic != "" {
+		switch kind, _ := falcofields.ParseMitre(t); kind {
+		case falcofields.MitreTactic:
 			tactics = 1
-		} else if isMitreTechnique(t) {
+		case falcofields.MitreTechnique:
 			techniques = 1
+		case falcofields.NotMitre:
 		}
 	}
 	return tactics + techniques
-}
-
-// isMitreTechnique matches technique ids such as T1059 and T1059.004.
-func isMitreTechnique(tag string) bool {
-	if len(tag) < 5 || tag[0] != 'T' {
-		return false
-	}
-	dot := false
-	for i := 1; i < len(tag); i++ {
-		switch c := tag[i]; {
-		case c >= '0' && c <= '9':
-		case c == '.' && !dot && i > 1 && i < len(tag)-1:
-			dot = true
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 func putField(attrs pcommon.Map, f *field) {

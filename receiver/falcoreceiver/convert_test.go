@@ -216,6 +216,10 @@ func TestMitreFromTags(t *testing.T) {
 		{"stable rule", []string{"T1555", "container", "filesystem", "host", "maturity_stable", "mitre_credential_access"}, []any{"credential_access"}, []any{"T1555"}},
 		{"sub-technique and two tactics", []string{"T1611", "T1068.001", "mitre_privilege_escalation", "mitre_defense_evasion"}, []any{"privilege_escalation", "defense_evasion"}, []any{"T1611", "T1068.001"}},
 		{"no MITRE tags", []string{"container", "maturity_sandbox"}, nil, nil},
+		// falco_rules.yaml: [maturity_stable, host, container, process, mitre_persistence, TA0003, PCI_DSS_11.5.1]
+		{"tactic id beside its tag", []string{"PCI_DSS_11.5.1", "TA0003", "container", "host", "maturity_stable", "mitre_persistence", "process"}, []any{"persistence"}, nil},
+		{"tactic id alone", []string{"TA0011", "container", "network"}, []any{"command_and_control"}, nil},
+		{"technique with a name", []string{"T1562-impair-defenses", "T1562.001", "mitre_defense_evasion"}, []any{"defense_evasion"}, []any{"T1562", "T1562.001"}},
 		{"look-alikes are not techniques", []string{"T10", "T1059.", "Tabc1", "t1059", "mitre_"}, nil, nil},
 	}
 	for _, tt := range tests {
@@ -298,6 +302,8 @@ func TestMitreAttrCountMatchesPutMitre(t *testing.T) {
 		{"T1059"},
 		{"T1059.004", "mitre_execution", "mitre_persistence", "T1543"},
 		{"mitre_", "T", "T10x9", "Tabcd"},
+		{"TA0003", "mitre_persistence"},
+		{"T1562-impair-defenses"},
 	} {
 		attrs := pcommon.NewMap()
 		putMitre(attrs, tags)

@@ -4,49 +4,64 @@
 package falcoreceiver // import "github.com/otelcol-falco/otelcol-falco/receiver/falcoreceiver"
 
 import (
-	"cmp"
-	"hash/maphash"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
+	"github.com/otelcol-falco/otelcol-falco/internal/falcofields"
 	"github.com/otelcol-falco/otelcol-falco/receiver/falcoreceiver/internal/metadata"
 )
 
 // eventCounter keeps the falco.events cumulative sum: one series per distinct set of configured
-// attribute values and Falco host, capped at maxSeries (the rest counts into an overflow series).
+// attribute values and Falco host, capped at maxSeries (the rest counts into one overflow
+// series, whatever its host). A workload field counts under its configured name from whichever
+// of Falco's spellings the alert carries (falcofields.Spellings), so one workload is one series
+// and nothing downstream has to add series together. Values longer than maxValueLen are cut.
 // Counting is safe from many goroutines; snapshot builds the metrics without holding the lock
 // while pdata is written.
 type eventCounter struct {
-	attrNames []string       // configured attribute names, in output order
-	fieldSlot map[string]int // output_fields key -> index in attrNames
+	attrNames []string             // configured attribute names, in output order
+	fieldSlot map[string]fieldSlot // output_fields key (any spelling) -> its attribute
 	// fieldLens has bit n set when a fieldSlot key is n bytes long (63 for longer): most of an
 	// alert's fields are not configured, and a length test is cheaper than the map look-up.
-	fieldLens uint64
-	ruleSlot  int // index of falco.rule in attrNames, or -1; likewise below
-	prioSlot  int
-	srcSlot   int
-	tagsSlot  int
-	maxSeries int
-	idle      time.Duration
+	fieldLens   uint64
+	ruleSlot    int // index of falco.rule in attrNames, or -1; likewise below
+	prioSlot    int
+	srcSlot     int
+	tagsSlot    int
+	maxSeries   int
+	maxValueLen int
+	idle        time.Duration
 
 	mu       sync.Mutex
 	series   map[string]*eventSeries
-	overflow map[string]*eventSeries // per host
-	key      []byte                  // scratch, guarded by mu
-	values   []string                // scratch, guarded by mu
-	tagBuf   []string                // scratch, guarded by mu
-	lastTags []string                // the tags joinTags rendered last, guarded by mu
+	overflow *eventSeries // nil until max_series is reached
+	key      []byte       // scratch, guarded by mu
+	values   []string     // scratch, guarded by mu
+	ranks    []uint8      // scratch: per value, the rank of the spelling it came from
+	tagBuf   []string     // scratch, guarded by mu
+	lastTags []string     // the tags joinTags rendered last, guarded by mu
 	lastJoin string
 	// onOverflow runs once per alert that lands in an overflow series, with first set the first time.
 	onOverflow func(first bool)
 	overflowed bool
 }
+
+// fieldSlot places an output field: the attribute it fills and the rank of its spelling (0 is
+// preferred: k8s.pod.name beats k8smeta.pod.name).
+type fieldSlot struct {
+	slot int
+	rank uint8
+}
+
+// noRank is above every spelling's rank: the value is still missing.
+const noRank = 255
 
 type eventSeries struct {
 	// key is the series' map key: the host, then each value (aligned with attrNames, "" when the
@@ -62,19 +77,23 @@ type eventSeries struct {
 
 func newEventCounter(cfg MetricsConfig, onOverflow func(first bool)) *eventCounter {
 	c := &eventCounter{
-		attrNames:  slices.Clone(cfg.Attributes),
-		fieldSlot:  map[string]int{},
-		ruleSlot:   -1,
-		prioSlot:   -1,
-		srcSlot:    -1,
-		tagsSlot:   -1,
-		maxSeries:  cfg.MaxSeries,
-		idle:       cfg.SeriesIdleTimeout,
-		series:     map[string]*eventSeries{},
-		overflow:   map[string]*eventSeries{},
-		onOverflow: onOverflow,
+		fieldSlot:   map[string]fieldSlot{},
+		ruleSlot:    -1,
+		prioSlot:    -1,
+		srcSlot:     -1,
+		tagsSlot:    -1,
+		maxSeries:   cfg.MaxSeries,
+		maxValueLen: cfg.maxLabelLength(),
+		idle:        cfg.SeriesIdleTimeout,
+		series:      map[string]*eventSeries{},
+		onOverflow:  onOverflow,
 	}
-	for i, name := range c.attrNames {
+	for _, name := range cfg.Attributes {
+		if _, spelled := c.fieldSlot[name]; spelled {
+			continue // a second spelling of an earlier attribute (k8smeta.pod.name after k8s.pod.name)
+		}
+		i := len(c.attrNames)
+		c.attrNames = append(c.attrNames, name)
 		switch name {
 		case attrRule:
 			c.ruleSlot = i
@@ -85,11 +104,14 @@ func newEventCounter(cfg MetricsConfig, onOverflow func(first bool)) *eventCount
 		case attrTags:
 			c.tagsSlot = i
 		default:
-			c.fieldSlot[name] = i
-			c.fieldLens |= keyLenBit(name)
+			for rank, spelling := range falcofields.Spellings(name) {
+				c.fieldSlot[spelling] = fieldSlot{slot: i, rank: uint8(rank)}
+				c.fieldLens |= keyLenBit(spelling)
+			}
 		}
 	}
 	c.values = make([]string, len(c.attrNames))
+	c.ranks = make([]uint8, len(c.attrNames))
 	return c
 }
 
@@ -105,18 +127,18 @@ func (c *eventCounter) count(alerts []*alert, now time.Time) {
 
 func (c *eventCounter) countOne(a *alert, now time.Time, nowNanos int64) {
 	c.collectValues(a)
-	host := withoutSeparator(a.Hostname)
-	key := append(c.key[:0], host...)
+	key := appendLabelValue(c.key[:0], a.Hostname, c.maxValueLen)
+	hostLen := len(key)
 	for _, v := range c.values {
 		key = append(key, 0)
-		key = append(key, withoutSeparator(v)...)
+		key = appendLabelValue(key, v, c.maxValueLen)
 	}
 	c.key = key
 
 	s, ok := c.series[string(key)] // no allocation for the look-up
 	if !ok {
 		if len(c.series) >= c.maxSeries {
-			s = c.overflowSeries(host, now)
+			s = c.overflowSeries(now)
 			first := !c.overflowed
 			c.overflowed = true
 			if c.onOverflow != nil {
@@ -126,7 +148,7 @@ func (c *eventCounter) countOne(a *alert, now time.Time, nowNanos int64) {
 			// The alert's strings point into its message buffer (gRPC) or a decode arena (HTTP);
 			// a series keeps slices of its own map key instead, so it pins no alert memory.
 			k := string(key)
-			s = &eventSeries{key: k, hostLen: len(host), start: pcommon.NewTimestampFromTime(now)}
+			s = &eventSeries{key: k, hostLen: hostLen, start: pcommon.NewTimestampFromTime(now)}
 			c.series[k] = s
 		}
 	}
@@ -146,13 +168,28 @@ func (s *eventSeries) eachValue(fn func(i int, v string)) {
 	}
 }
 
-// withoutSeparator keeps series keys unambiguous: a 0 byte, the separator, cannot be part of a
-// host or a value (Falco never writes one; a peer could).
-func withoutSeparator(s string) string {
-	if strings.IndexByte(s, 0) < 0 {
-		return s
+// truncationMarker ends a label value cut at metrics.max_label_length.
+const truncationMarker = "…"
+
+// appendLabelValue appends v to a series key: without 0 bytes, the separator (Falco never writes
+// one; a peer could), and cut to at most maxLen bytes, the cut marked, on a UTF-8 boundary. A
+// 1 MiB pod name then costs a series key of maxLen bytes and a /metrics line of the same, while
+// the log record keeps the whole value.
+func appendLabelValue(key []byte, v string, maxLen int) []byte {
+	if len(v) <= maxLen && strings.IndexByte(v, 0) < 0 {
+		return append(key, v...) // the common case, one pass
 	}
-	return strings.ReplaceAll(s, "\x00", "")
+	if strings.IndexByte(v, 0) >= 0 {
+		v = strings.ReplaceAll(v, "\x00", "")
+	}
+	if len(v) <= maxLen {
+		return append(key, v...)
+	}
+	cut := max(maxLen-len(truncationMarker), 0)
+	for cut > 0 && !utf8.RuneStart(v[cut]) {
+		cut--
+	}
+	return append(append(key, v[:cut]...), truncationMarker...)
 }
 
 // collectValues fills c.values with the alert's value for each configured attribute.
@@ -173,16 +210,22 @@ func (c *eventCounter) collectValues(a *alert) {
 	if len(c.fieldSlot) == 0 {
 		return
 	}
+	ranks := c.ranks
+	for i := range ranks {
+		ranks[i] = noRank
+	}
 	for i := range a.Fields {
 		f := &a.Fields[i]
 		if c.fieldLens&keyLenBit(f.Key) == 0 {
 			continue
 		}
-		slot, ok := c.fieldSlot[f.Key]
-		if !ok {
-			continue
+		place, ok := c.fieldSlot[f.Key]
+		if !ok || place.rank >= ranks[place.slot] {
+			continue // not configured, or a preferred spelling already gave the value
 		}
-		c.values[slot] = metricValue(f.Value)
+		if v := metricValue(f.Value); v != "" {
+			c.values[place.slot], ranks[place.slot] = v, place.rank
+		}
 	}
 }
 
@@ -218,7 +261,7 @@ func (c *eventCounter) joinTags(tags []string) string {
 	return c.lastJoin
 }
 
-// metricValue renders a field as a metric attribute; Falco's "no value" becomes absent.
+// metricValue renders a field as a metric attribute; Falco's no-value markers become absent.
 func metricValue(v fieldValue) string {
 	switch v.Kind {
 	case kindInt:
@@ -228,23 +271,23 @@ func metricValue(v fieldValue) string {
 	case kindBool:
 		return strconv.FormatBool(v.Bool)
 	}
-	if v.Str == noValue {
+	if falcofields.IsNoValue(v.Str) {
 		return ""
 	}
 	return v.Str
 }
 
-func (c *eventCounter) overflowSeries(host string, now time.Time) *eventSeries {
-	s, ok := c.overflow[host]
-	if !ok {
-		host = strings.Clone(host) // not the alert's memory
-		s = &eventSeries{key: host, hostLen: len(host), overflow: true, start: pcommon.NewTimestampFromTime(now)}
-		c.overflow[host] = s
+// overflowSeries is the one series beyond max_series, whatever the alert's host: hosts are part
+// of a series' identity and count toward max_series like any value, so that no number of distinct
+// hostnames can grow the counter. It carries no host.name.
+func (c *eventCounter) overflowSeries(now time.Time) *eventSeries {
+	if c.overflow == nil {
+		c.overflow = &eventSeries{overflow: true, start: pcommon.NewTimestampFromTime(now)}
 	}
-	return s
+	return c.overflow
 }
 
-// seriesCount is the number of live series, for the receiver's own telemetry.
+// seriesCount is the number of live series but the overflow one, for the receiver's own telemetry.
 func (c *eventCounter) seriesCount() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -254,7 +297,6 @@ func (c *eventCounter) seriesCount() int {
 type seriesPoint struct {
 	s     *eventSeries
 	count int64
-	group uint64 // valueSetHash, set when the snapshot is emitted in chunks
 }
 
 // snapshot drops idle series and returns the current cumulative sum, one ResourceMetrics per
@@ -263,54 +305,23 @@ func (c *eventCounter) snapshot(now time.Time) pmetric.Metrics {
 	return c.buildMetrics(c.collectPoints(now), pcommon.NewTimestampFromTime(now))
 }
 
-// snapshotChunks is snapshot handed to emit in Metrics of about maxPoints points each, so that
+// snapshotChunks is snapshot handed to emit in Metrics of at most maxPoints points each, so that
 // at 100k series neither the receiver nor the exporters behind it hold every point in pdata at
-// once. It goes on past a refused chunk (the next interval carries every count again) and
-// returns the first error.
-//
-// Series that may become one downstream stay in one chunk: falcolabel adds up series that end
-// with the same identity once Falco's duplicate fields are gone (k8smeta.pod.name alone, then
-// with k8s.pod.name), and it can only do so within one batch. Such series share their host and
-// their set of distinct values, so chunks are cut only between points of different sets.
+// once. Every series is whole in itself (one workload, one set of values), so any cut between
+// points is as good as another, and any batching downstream can cut again. It goes on past a
+// refused chunk (the next interval carries every count again) and returns the first error.
 func (c *eventCounter) snapshotChunks(now time.Time, maxPoints int, emit func(pmetric.Metrics) error) error {
 	points := c.collectPoints(now)
 	ts := pcommon.NewTimestampFromTime(now)
-	if len(points) > maxPoints {
-		seed := maphash.MakeSeed()
-		seen := make([]string, 0, len(c.attrNames))
-		for i := range points {
-			points[i].group, seen = points[i].s.valueSetHash(seed, seen)
-		}
-		slices.SortFunc(points, func(a, b seriesPoint) int { return cmp.Compare(a.group, b.group) })
-	}
 	var first error
 	for len(points) > 0 {
 		n := min(maxPoints, len(points))
-		for n < len(points) && points[n].group == points[n-1].group {
-			n++
-		}
 		if err := emit(c.buildMetrics(points[:n], ts)); err != nil && first == nil {
 			first = err
 		}
 		points = points[n:]
 	}
 	return first
-}
-
-// valueSetHash identifies the series' host and set of distinct non-empty values, whatever
-// attributes they came from. Equal sets give equal hashes; a collision only joins two groups.
-// seen is scratch space, returned for reuse.
-func (s *eventSeries) valueSetHash(seed maphash.Seed, seen []string) (uint64, []string) {
-	h := maphash.String(seed, s.host())
-	seen = seen[:0]
-	s.eachValue(func(_ int, v string) {
-		if v == "" || slices.Contains(seen, v) {
-			return
-		}
-		seen = append(seen, v)
-		h += maphash.String(seed, v) // a sum: the order of the values does not matter
-	})
-	return h, seen
 }
 
 func (c *eventCounter) buildMetrics(points []seriesPoint, ts pcommon.Timestamp) pmetric.Metrics {
@@ -352,13 +363,16 @@ func (c *eventCounter) collectPoints(now time.Time) []seriesPoint {
 				delete(c.series, k)
 			}
 		}
+		if c.overflow != nil && c.overflow.lastSeen < cutoff {
+			c.overflow = nil // it starts again, with a new start time, when next needed
+		}
 	}
-	points := make([]seriesPoint, 0, len(c.series)+len(c.overflow))
+	points := make([]seriesPoint, 0, len(c.series)+1)
 	for _, s := range c.series {
 		points = append(points, seriesPoint{s: s, count: s.count})
 	}
-	for _, s := range c.overflow {
-		points = append(points, seriesPoint{s: s, count: s.count})
+	if c.overflow != nil {
+		points = append(points, seriesPoint{s: c.overflow, count: c.overflow.count})
 	}
 	return points
 }

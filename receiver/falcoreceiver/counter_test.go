@@ -6,8 +6,10 @@ package falcoreceiver
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/stretchr/testify/assert"
@@ -124,7 +126,7 @@ func TestCounterOverflow(t *testing.T) {
 	}
 	points := pointsByAttrs(t, c.snapshot(alertTime))
 	require.Len(t, points, 4)
-	overflow := points[fmt.Sprint("node-1", map[string]any{"otel.metric.overflow": true})]
+	overflow := points[fmt.Sprint("", map[string]any{"otel.metric.overflow": true})]
 	assert.Equal(t, int64(7), overflow.IntValue())
 	assert.Equal(t, 7, overflows)
 	assert.Equal(t, 1, firsts)
@@ -200,19 +202,19 @@ func TestCounterSeriesOwnTheirStrings(t *testing.T) {
 	}
 
 	md := c.snapshot(alertTime.Add(time.Second))
-	require.Equal(t, 1, md.ResourceMetrics().Len())
-	rm := md.ResourceMetrics().At(0)
-	host, _ := rm.Resource().Attributes().Get("host.name")
-	assert.Equal(t, "node-9", host.Str())
-	dps := rm.ScopeMetrics().At(0).Metrics().At(0).Sum().DataPoints()
-	require.Equal(t, 2, dps.Len())
+	require.Equal(t, 2, md.ResourceMetrics().Len(), "the series and the overflow series")
 	var found bool
-	for i := 0; i < dps.Len(); i++ {
-		attrs := dps.At(i).Attributes()
+	for i := 0; i < md.ResourceMetrics().Len(); i++ {
+		rm := md.ResourceMetrics().At(i)
+		dps := rm.ScopeMetrics().At(0).Metrics().At(0).Sum().DataPoints()
+		require.Equal(t, 1, dps.Len())
+		attrs := dps.At(0).Attributes()
 		if _, overflow := attrs.Get("otel.metric.overflow"); overflow {
 			continue
 		}
 		found = true
+		host, _ := rm.Resource().Attributes().Get("host.name")
+		assert.Equal(t, "node-9", host.Str())
 		rule, _ := attrs.Get("falco.rule")
 		pod, _ := attrs.Get("k8s.pod.name")
 		assert.Equal(t, "Terminal shell in container", rule.Str())
@@ -265,51 +267,127 @@ func TestCounterValuesWithSeparatorBytes(t *testing.T) {
 	}
 }
 
-// TestCounterChunksKeepCollapsingSeriesTogether: series that falcolabel may add up (the same pod
-// under k8smeta's field alone, then under both spellings) are emitted in one chunk, whatever the
-// chunk size, while unrelated series are spread over chunks.
-func TestCounterChunksKeepCollapsingSeriesTogether(t *testing.T) {
-	c := newEventCounter(testMetricsConfig(), nil)
-	var alerts []*alert
+// withIdentity returns a Terminal shell alert of pod in namespace shop whose identity comes in one
+// of Falco's spellings: the container plugin's fields, k8smeta's, or both.
+func withIdentity(pod, spelling string) *alert {
+	a := terminalShellAlert()
+	var kept []field
+	for _, f := range a.Fields {
+		if f.Key != "k8s.pod.name" && f.Key != "k8s.ns.name" {
+			kept = append(kept, f)
+		}
+	}
+	plugin := []field{{"k8s.ns.name", stringValue("shop")}, {"k8s.pod.name", stringValue(pod)}}
+	meta := []field{{"k8smeta.ns.name", stringValue("shop")}, {"k8smeta.pod.name", stringValue(pod)}}
+	switch spelling {
+	case "plugin":
+		kept = append(kept, plugin...)
+	case "k8smeta":
+		kept = append(kept, meta...)
+	default: // both, k8smeta's first: the order of the fields does not decide
+		kept = append(append(kept, meta...), plugin...)
+	}
+	a.Fields = kept
+	return a
+}
+
+// TestCounterOneSeriesPerWorkloadWhateverTheSpelling: the same pod under the container plugin's
+// fields, k8smeta's, or both is one series, named by the configured attribute; so nothing
+// downstream has to add series together, and any chunking keeps the series whole.
+func TestCounterOneSeriesPerWorkloadWhateverTheSpelling(t *testing.T) {
+	cfg := testMetricsConfig()
+	cfg.Attributes = append(cfg.Attributes, "k8smeta.pod.name", "k8smeta.ns.name") // old configs listed both
+	c := newEventCounter(cfg, nil)
 	for pod := range 6 {
 		name := fmt.Sprintf("web-%d", pod)
-		before := terminalShellAlert() // k8smeta only: the container plugin did not know the pod yet
-		after := terminalShellAlert()  // both spellings
-		var kept []field
-		for _, f := range before.Fields {
-			if f.Key != "k8s.pod.name" && f.Key != "k8s.ns.name" {
-				kept = append(kept, f)
-			}
-		}
-		before.Fields = append(kept, field{Key: "k8smeta.pod.name", Value: stringValue(name)}, field{Key: "k8smeta.ns.name", Value: stringValue("shop")})
-		for i := range after.Fields {
-			switch after.Fields[i].Key {
-			case "k8s.pod.name":
-				after.Fields[i].Value = stringValue(name)
-			case "k8s.ns.name":
-				after.Fields[i].Value = stringValue("shop")
-			}
-		}
-		after.Fields = append(after.Fields, field{Key: "k8smeta.pod.name", Value: stringValue(name)}, field{Key: "k8smeta.ns.name", Value: stringValue("shop")})
-		alerts = append(alerts, before, after)
+		c.count([]*alert{withIdentity(name, "k8smeta"), withIdentity(name, "both"), withIdentity(name, "plugin")}, alertTime)
 	}
-	c.count(alerts, alertTime)
-	require.Equal(t, 12, c.seriesCount())
-
-	chunkOf := map[string]int{} // pod -> chunk
-	chunks := 0
+	require.Equal(t, 6, c.seriesCount())
+	pods := map[string]int64{}
 	require.NoError(t, c.snapshotChunks(alertTime, 1, func(md pmetric.Metrics) error {
-		chunks++
-		dps := md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Sum().DataPoints()
-		for i := range dps.Len() {
-			pod, ok := dps.At(i).Attributes().Get("k8smeta.pod.name")
-			require.True(t, ok)
-			if prev, seen := chunkOf[pod.Str()]; seen {
-				assert.Equal(t, prev, chunks, "both series of %s in one chunk", pod.Str())
-			}
-			chunkOf[pod.Str()] = chunks
-		}
+		require.Equal(t, 1, md.DataPointCount())
+		attrs := md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Sum().DataPoints().At(0).Attributes()
+		pod, ok := attrs.Get("k8s.pod.name")
+		require.True(t, ok)
+		ns, _ := attrs.Get("k8s.ns.name")
+		assert.Equal(t, "shop", ns.Str())
+		_, meta := attrs.Get("k8smeta.pod.name")
+		assert.False(t, meta, "one spelling per series")
+		pods[pod.Str()] = md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Sum().DataPoints().At(0).IntValue()
 		return nil
 	}))
-	assert.Equal(t, 6, chunks, "one chunk per pod")
+	assert.Len(t, pods, 6)
+	for pod, n := range pods {
+		assert.Equal(t, int64(3), n, pod)
+	}
+}
+
+// TestCounterPrefersTheContainerPluginsSpelling: with both spellings present and different, the
+// container plugin's wins (falcolabel's priority), and a spelling without a value gives way.
+func TestCounterPrefersTheContainerPluginsSpelling(t *testing.T) {
+	c := newEventCounter(testMetricsConfig(), nil)
+	a := withIdentity("web-1", "both")
+	for i := range a.Fields {
+		if a.Fields[i].Key == "k8smeta.pod.name" {
+			a.Fields[i].Value = stringValue("stale-name")
+		}
+	}
+	b := withIdentity("web-2", "both")
+	for i := range b.Fields {
+		if b.Fields[i].Key == "k8s.pod.name" {
+			b.Fields[i].Value = stringValue("") // the plugin did not know it
+		}
+	}
+	c.count([]*alert{a, b}, alertTime)
+	var pods []string
+	for _, dp := range pointsByAttrs(t, c.snapshot(alertTime)) {
+		pod, _ := dp.Attributes().Get("k8s.pod.name")
+		pods = append(pods, pod.Str())
+	}
+	assert.ElementsMatch(t, []string{"web-1", "web-2"}, pods)
+}
+
+// TestCounterHostnamesCountTowardMaxSeries: distinct hostnames cannot walk around the guard; the
+// overflow is one series, not one per host.
+func TestCounterHostnamesCountTowardMaxSeries(t *testing.T) {
+	cfg := testMetricsConfig()
+	cfg.MaxSeries = 50
+	c := newEventCounter(cfg, nil)
+	for i := range 5000 {
+		a := terminalShellAlert()
+		a.Hostname = fmt.Sprintf("node-%d", i)
+		c.count([]*alert{a}, alertTime)
+	}
+	md := c.snapshot(alertTime)
+	assert.Equal(t, 51, md.DataPointCount())
+	assert.Equal(t, 51, md.ResourceMetrics().Len())
+	overflow := pointsByAttrs(t, md)[fmt.Sprint("", map[string]any{"otel.metric.overflow": true})]
+	assert.Equal(t, int64(5000-50), overflow.IntValue())
+}
+
+// TestCounterCapsLabelValues: a huge value is cut, with a marker, on a UTF-8 boundary; so is the
+// host; values within the cap are untouched.
+func TestCounterCapsLabelValues(t *testing.T) {
+	cfg := testMetricsConfig()
+	cfg.MaxLabelLength = 20
+	c := newEventCounter(cfg, nil)
+	a := withIdentity(strings.Repeat("é", 1<<19), "plugin") // 1 MiB
+	a.Hostname = strings.Repeat("h", 1000)
+	c.count([]*alert{a}, alertTime)
+	md := c.snapshot(alertTime)
+	require.Equal(t, 1, md.DataPointCount())
+	rm := md.ResourceMetrics().At(0)
+	host, _ := rm.Resource().Attributes().Get("host.name")
+	assert.Equal(t, strings.Repeat("h", 17)+"…", host.Str())
+	attrs := rm.ScopeMetrics().At(0).Metrics().At(0).Sum().DataPoints().At(0).Attributes()
+	pod, _ := attrs.Get("k8s.pod.name")
+	assert.Equal(t, strings.Repeat("é", 8)+"…", pod.Str(), "cut before a split rune")
+	assert.True(t, utf8.ValidString(pod.Str()))
+	rule, _ := attrs.Get("falco.rule")
+	assert.Equal(t, "Terminal shell in…", rule.Str())
+	ns, _ := attrs.Get("k8s.ns.name")
+	assert.Equal(t, "shop", ns.Str())
+
+	dflt := testMetricsConfig()
+	assert.Equal(t, 256, dflt.maxLabelLength(), "0 is the default")
 }

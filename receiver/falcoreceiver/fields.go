@@ -5,7 +5,8 @@ package falcoreceiver // import "github.com/otelcol-falco/otelcol-falco/receiver
 
 import (
 	"strconv"
-	"strings"
+
+	"github.com/otelcol-falco/otelcol-falco/internal/falcofields"
 )
 
 // Attribute names the receiver writes besides the output_fields, which keep their Falco keys.
@@ -26,53 +27,32 @@ const (
 	eventsMetric    = "falco.events"
 )
 
+// noValue is what Falco prints for a field that has no value in this event.
+const noValue = falcofields.NoValue
+
 // defaultMetricAttributes tell falco.events series apart unless the user configures others:
-// what fired, how bad, where (the workload's Falco identity fields, both the container plugin's
-// and k8smeta's spelling; the falcolabel processor maps them to semantic conventions).
+// what fired, how bad, where. Each workload field counts under one name whichever spelling the
+// alert carries (k8s.pod.name from the container plugin, else k8smeta.pod.name: see
+// falcofields.Spellings), so one workload is one series; the falcolabel processor renames them
+// to semantic conventions.
 var defaultMetricAttributes = []string{
 	attrRule, attrPriority, attrSource, attrTags, "evt.type",
-	"k8s.ns.name", "k8s.pod.name", "k8smeta.ns.name", "k8smeta.pod.name",
-	"container.id", "container.name",
+	"k8s.ns.name", "k8s.pod.name", "container.id", "container.name",
 }
 
-// falcoFieldKinds lists the Falco fields whose values are not strings. Falco's JSON output keeps
-// these as numbers or booleans, while its gRPC output turns every value into a string; typing
-// gRPC values through this one table makes an alert look the same whichever way it came.
-// Keys are the field names without an index ("proc.apid" covers proc.apid[2]).
-var falcoFieldKinds = map[string]valueKind{
-	// processes and threads
-	"proc.pid": kindInt, "proc.ppid": kindInt, "proc.vpid": kindInt, "proc.pvpid": kindInt,
-	"proc.apid": kindInt, "proc.sid": kindInt, "proc.vpgid": kindInt, "proc.pgid": kindInt,
-	"proc.tty": kindInt, "proc.exe_ino": kindInt, "proc.exe_ino.ctime": kindInt,
-	"proc.exe_ino.mtime": kindInt, "proc.exe_ino.ctime_duration_proc_start": kindInt,
-	"proc.exe_ino.ctime_duration_pidns_start": kindInt, "proc.pidns_init_start_ts": kindInt,
-	"proc.duration": kindInt, "proc.fdopencount": kindInt, "proc.nthreads": kindInt,
-	"proc.nchilds": kindInt, "proc.vmsize": kindInt, "proc.vmrss": kindInt, "proc.vmswap": kindInt,
-	"thread.tid": kindInt, "thread.vtid": kindInt,
-	"proc.is_exe_writable": kindBool, "proc.is_exe_upper_layer": kindBool,
-	"proc.is_exe_from_memfd": kindBool, "proc.is_sid_leader": kindBool,
-	"proc.is_vpgid_leader": kindBool, "proc.is_container_healthcheck": kindBool,
-	"proc.is_container_liveness_probe": kindBool, "proc.is_container_readiness_probe": kindBool,
-	"thread.ismain": kindBool,
-	// users and groups
-	"user.uid": kindInt, "user.loginuid": kindInt, "group.gid": kindInt,
-	// file descriptors and network
-	"fd.num": kindInt, "fd.sport": kindInt, "fd.dport": kindInt, "fd.lport": kindInt,
-	"fd.rport": kindInt, "fd.cport": kindInt, "fd.ino": kindInt, "fd.dev": kindInt,
-	"fd.connected": kindBool,
-	// events
-	"evt.num": kindInt, "evt.rawres": kindInt, "evt.latency": kindInt, "evt.cpu": kindInt,
-	"evt.count": kindInt, "evt.rawtime": kindInt, "evt.time": kindInt, "evt.failed": kindBool,
-	// containers
-	"container.start_ts": kindInt, "container.privileged": kindBool,
-}
-
-// fieldKind tells the declared type of a Falco field, looking past an index suffix.
+// fieldKind tells the declared type of a Falco field (falcofields.Table), looking past an index
+// suffix. Falco's JSON output keeps numbers and booleans, while its gRPC output turns every value
+// into a string; typing gRPC values through the one table makes an alert look the same whichever
+// way it came.
 func fieldKind(key string) valueKind {
-	if i := strings.IndexByte(key, '['); i > 0 {
-		key = key[:i]
+	switch falcofields.TypeOf(key) {
+	case falcofields.Int:
+		return kindInt
+	case falcofields.Bool:
+		return kindBool
+	default:
+		return kindString
 	}
-	return falcoFieldKinds[key] // kindString when unknown
 }
 
 // typedFromString types a gRPC string value by the field's declared kind; a value that does not

@@ -1,0 +1,192 @@
+// Copyright The otelcol-falco Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-falco/otelcol-falco/internal/testbed"
+)
+
+// scrapeMetricsText returns the agent's whole /metrics page.
+func scrapeMetricsText(t testing.TB, promAddr string) string {
+	t.Helper()
+	client := &http.Client{Timeout: time.Minute}
+	resp, err := client.Get("http://" + promAddr + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// hostAlerts renders alerts first to first+n-1, alert i from Falco host and pod i%distinct
+// (host i%hosts, when hosts > 0).
+func hostAlerts(t testing.TB, first, n, distinct, hosts int) []byte {
+	at := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	var body []byte
+	for i := first; i < first+n; i++ {
+		host := i % distinct
+		if hosts > 0 {
+			host = i % hosts
+		}
+		body = append(body, falcoJSONAlert(t, fmt.Sprintf("attacker-host-%07d", host), "Rule 0", fmt.Sprintf("pod-%07d", i%distinct), "container plugin", at)...)
+	}
+	return body
+}
+
+// TestCardinalityGuardHoldsAgainstHostsAndLongValues is issue 12's cardinality attacks on the built
+// agent, at modest counts: 20 alerts whose pod name is 1 MiB each, then 20,000 alerts from
+// distinct hostnames. Every alert is counted, the series stay within max_series + 1 (one
+// overflow series, not one per host), long values are cut, and /metrics stays small.
+func TestCardinalityGuardHoldsAgainstHostsAndLongValues(t *testing.T) {
+	a := startNDJSONAgent(t, nil, "metrics-max-series-500.yaml")
+	const maxSeries, longValues, hosts = 500, 20, 20000
+	at := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	for i := range longValues {
+		pod := fmt.Sprintf("pod-%02d-", i) + strings.Repeat("x", 1<<20)
+		a.post(t, falcoJSONAlert(t, "node-1", "Rule 0", pod, "both", at))
+	}
+	url := "http://" + a.env.Prometheus + "/metrics"
+	var sum float64
+	require.True(t, testbed.WaitFor(60*time.Second, func() bool {
+		sum, _ = testbed.ScrapeSum(url, "falco_events_total")
+		return sum == longValues
+	}), "falco_events_total = %v, want %d", sum, longValues)
+	page := scrapeMetricsText(t, a.env.Prometheus)
+	assert.Less(t, len(page), 64<<10, "/metrics with %d 1 MiB pod names", longValues)
+	assert.True(t, strings.Contains(page, `k8s_pod_name="pod-00-xxxx`), "a cut pod name is a label")
+	assert.True(t, strings.Contains(page, `xxx…"`), "the cut is marked")
+
+	const perPost = 500
+	for first := 0; first < hosts; first += perPost {
+		a.post(t, hostAlerts(t, first, perPost, hosts, 0))
+	}
+	var series int
+	require.True(t, testbed.WaitFor(60*time.Second, func() bool {
+		sum, series, _ = testbed.ScrapeSeries(url, "falco_events_total")
+		return sum == longValues+hosts
+	}), "falco_events_total = %v in %d series, want %d", sum, series, longValues+hosts)
+	assert.Equal(t, maxSeries+1, series, "the live series and one overflow series")
+	overflow, err := testbed.ScrapeSum(url, "falco_events_total", `otel_metric_overflow="true"`)
+	require.NoError(t, err)
+	assert.Equal(t, float64(longValues+hosts-maxSeries), overflow)
+	page = scrapeMetricsText(t, a.env.Prometheus)
+	assert.Less(t, len(page), 1<<20, "/metrics with %d hosts", hosts)
+	require.True(t, testbed.WaitFor(60*time.Second, func() bool { return a.sink.Count() >= longValues+hosts }),
+		"sink got %d log records", a.sink.Count())
+}
+
+// BenchmarkCardinalityMillion is the large form of the test above, at the shipped defaults
+// (max_series 10,000, GOMEMLIMIT=200MiB GOGC=200 as the DaemonSet runs): CARDINALITY_ALERTS
+// (default 1,000,000) alerts from CARDINALITY_DISTINCT (default: as many) distinct pods, each on
+// its own host unless CARDINALITY_HOSTS says how many hosts, at the shipped 10 s interval; then
+// it reports the agent's peak RSS and how long one /metrics scrape takes.
+//
+//	go test ./e2e -run '^$' -bench CardinalityMillion -benchtime 1x
+func BenchmarkCardinalityMillion(b *testing.B) {
+	n := envInt(b, "CARDINALITY_ALERTS", 1_000_000)
+	distinct := envInt(b, "CARDINALITY_DISTINCT", n)
+	hosts := envInt(b, "CARDINALITY_HOSTS", 0)
+	for b.Loop() {
+		a := startNDJSONAgent(b, map[string]string{"GOMEMLIMIT": "200MiB", "GOGC": envOr("CARDINALITY_GOGC", "200"), "FALCO_METRICS_INTERVAL": "10s"})
+		anon := sampleRSSAnon(b, a.col.PID())
+		const perPost = 1000
+		for first := 0; first < n; first += perPost {
+			a.post(b, hostAlerts(b, first, min(perPost, n-first), distinct, hosts))
+		}
+		url := "http://" + a.env.Prometheus + "/metrics"
+		var sum float64
+		var series int
+		require.True(b, testbed.WaitFor(2*time.Minute, func() bool {
+			sum, series, _ = testbed.ScrapeSeries(url, "falco_events_total")
+			return sum == float64(n)
+		}), "falco_events_total = %v, want %d", sum, n)
+		started := time.Now()
+		page := scrapeMetricsText(b, a.env.Prometheus)
+		scrape := time.Since(started)
+		b.ReportMetric(float64(peakRSS(b, a.col.PID()))/(1<<20), "peak-RSS-MiB")
+		b.ReportMetric(float64(anon())/(1<<20), "peak-anon-MiB")
+		b.ReportMetric(scrape.Seconds(), "scrape-s")
+		b.ReportMetric(float64(len(page))/(1<<20), "metrics-MiB")
+		b.ReportMetric(float64(series), "series")
+		a.col.Stop(b)
+	}
+}
+
+func envInt(tb testing.TB, name string, dflt int) int {
+	s := os.Getenv(name)
+	if s == "" {
+		return dflt
+	}
+	n, err := strconv.Atoi(s)
+	require.NoError(tb, err, name)
+	return n
+}
+
+// peakRSS reads a process's peak resident set (VmHWM, which includes the pages of the disk
+// queue's memory-mapped file) in bytes.
+func peakRSS(tb testing.TB, pid int) int64 {
+	v, err := procStatus(pid, "VmHWM:")
+	require.NoError(tb, err)
+	return v
+}
+
+// sampleRSSAnon samples a process's anonymous resident memory (RssAnon: the heap and stacks,
+// without file pages) every 50 ms until the test ends; the function returned gives the peak.
+func sampleRSSAnon(tb testing.TB, pid int) func() int64 {
+	var peak atomic.Int64
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if v, err := procStatus(pid, "RssAnon:"); err == nil && v > peak.Load() {
+				peak.Store(v)
+			}
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	tb.Cleanup(func() { close(done); <-stopped })
+	return peak.Load
+}
+
+// procStatus reads one "Name:   123 kB" line of /proc/pid/status, in bytes.
+func procStatus(pid int, name string) (int64, error) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, name); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, fmt.Errorf("no %s in /proc/%d/status", name, pid)
+}
+
+func envOr(name, dflt string) string {
+	if s := os.Getenv(name); s != "" {
+		return s
+	}
+	return dflt
+}
