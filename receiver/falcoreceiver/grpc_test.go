@@ -194,6 +194,12 @@ func (h *statusHost) Report(e *componentstatus.Event) {
 	h.events = append(h.events, e.Status())
 }
 
+func (h *statusHost) all() []componentstatus.Status {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]componentstatus.Status(nil), h.events...)
+}
+
 func (h *statusHost) last() componentstatus.Status {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -6,6 +6,7 @@ package falcoreceiver // import "github.com/otelcol-falco/otelcol-falco/receiver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,6 +43,8 @@ type falcoReceiver struct {
 	connected atomic.Int64 // live gRPC subscriptions (0 or 1)
 
 	startOnce    sync.Once
+	startErr     error
+	status       *statusFanout
 	shutdownOnce sync.Once
 	cancel       context.CancelFunc
 	wg           sync.WaitGroup
@@ -65,23 +68,33 @@ func newFalcoReceiver(cfg *Config, set receiver.Settings, onRemove func()) (*fal
 	return r, nil
 }
 
-// Start starts the configured transports and the metrics loop; later calls (from the second
-// pipeline sharing this receiver) do nothing.
-func (r *falcoReceiver) Start(_ context.Context, host component.Host) error {
-	var err error
-	r.startOnce.Do(func() { err = r.start(host) })
-	return err
+// Start starts the configured transports and the metrics loop. Later calls (from the second
+// pipeline sharing this receiver) start nothing: they join the status reports and get the first
+// call's error.
+func (r *falcoReceiver) Start(ctx context.Context, host component.Host) error {
+	first := false
+	r.startOnce.Do(func() {
+		first = true
+		r.status = newStatusFanout(host)
+		r.status.join(host)
+		r.startErr = r.start(ctx, r.status)
+	})
+	if !first {
+		r.status.join(host)
+	}
+	return r.startErr
 }
 
-func (r *falcoReceiver) start(host component.Host) error {
+func (r *falcoReceiver) start(startCtx context.Context, host component.Host) error {
 	// Transports outlive Start's context: it ends when Start returns.
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(context.WithoutCancel(startCtx))
 	r.cancel = cancel
 	if err := r.registerTelemetryCallbacks(); err != nil {
 		return err
 	}
 	if r.cfg.GRPC.HasValue() {
-		t, err := newGRPCTransport(r.cfg.GRPC.Get(), r, host)
+		// The connection is set up here, so bad TLS files or a missing auth extension fail Start.
+		t, err := newGRPCTransport(ctx, r.cfg.GRPC.Get(), r, host)
 		if err != nil {
 			return err
 		}
@@ -126,24 +139,38 @@ func (r *falcoReceiver) registerTelemetryCallbacks() error {
 	return errors.Join(errs...)
 }
 
-// Shutdown stops the transports, delivers what they still hold, and emits the final counts.
+// Shutdown stops the transports, delivers what they still hold, and emits the final counts. It
+// returns when ctx ends even if a pipeline is not taking data, so one stuck exporter cannot hang
+// the collector's shutdown; the stuck delivery then finishes (or not) in the background.
 func (r *falcoReceiver) Shutdown(ctx context.Context) error {
 	var err error
 	r.shutdownOnce.Do(func() {
-		if r.http != nil {
-			// Requests in flight finish their delivery before the final counts go out.
-			err = r.http.shutdown(ctx)
-		}
-		if r.cancel != nil {
-			r.cancel()
-			r.wg.Wait()
-			if r.metrics != nil {
-				err = errors.Join(err, r.emitMetrics(ctx))
-			}
+		stopped := make(chan error, 1)
+		go func() { stopped <- r.stop(ctx) }()
+		select {
+		case err = <-stopped:
+		case <-ctx.Done():
+			err = fmt.Errorf("falco receiver: shutdown gave up waiting for the pipelines to take the last alerts: %w", ctx.Err())
 		}
 		r.telemetry.Shutdown()
 		r.onRemove()
 	})
+	return err
+}
+
+func (r *falcoReceiver) stop(ctx context.Context) error {
+	var err error
+	if r.http != nil {
+		// Requests in flight finish their delivery before the final counts go out.
+		err = r.http.shutdown(ctx)
+	}
+	if r.cancel != nil {
+		r.cancel()
+		r.wg.Wait()
+		if r.metrics != nil {
+			err = errors.Join(err, r.emitMetrics(ctx))
+		}
+	}
 	return err
 }
 
