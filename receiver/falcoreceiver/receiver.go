@@ -50,6 +50,7 @@ type falcoReceiver struct {
 	wg           sync.WaitGroup
 	grpc         *grpcTransport
 	http         *httpTransport
+	falcoMetrics receiver.Metrics // scraperhelper's controller of the falco_metrics scraper
 }
 
 func newFalcoReceiver(cfg *Config, set receiver.Settings, onRemove func()) (*falcoReceiver, error) {
@@ -114,11 +115,14 @@ func (r *falcoReceiver) start(startCtx context.Context, host component.Host) err
 	if r.metrics != nil {
 		r.wg.Go(func() { r.emitMetricsLoop(ctx) })
 		if r.cfg.FalcoMetrics.HasValue() {
-			s, err := newFalcoMetricsScraper(ctx, r.cfg.FalcoMetrics.Get(), r, host)
+			c, err := newFalcoMetricsController(r.cfg.FalcoMetrics.Get(), r)
 			if err != nil {
 				return err
 			}
-			r.wg.Go(func() { s.run(ctx) })
+			if err := c.Start(ctx, host); err != nil {
+				return err
+			}
+			r.falcoMetrics = c
 		}
 	}
 	return nil
@@ -164,6 +168,9 @@ func (r *falcoReceiver) stop(ctx context.Context) error {
 		// Requests in flight finish their delivery before the final counts go out.
 		err = r.http.shutdown(ctx)
 	}
+	if r.falcoMetrics != nil {
+		err = errors.Join(err, r.falcoMetrics.Shutdown(ctx))
+	}
 	if r.cancel != nil {
 		r.cancel()
 		r.wg.Wait()
@@ -196,18 +203,34 @@ func (r *falcoReceiver) consumeAlerts(ctx context.Context, obsrep *receiverhelpe
 	return err
 }
 
+// emitMetricsLoop emits falco.events after initial_delay and then every collection_interval,
+// as scraperhelper's controller would. It is not that controller: one emission is several
+// ConsumeMetrics calls (chunks of metricsChunkPoints), and the last one happens at Shutdown.
 func (r *falcoReceiver) emitMetricsLoop(ctx context.Context) {
-	ticker := time.NewTicker(r.cfg.Metrics.CollectionInterval)
+	cc := r.cfg.Metrics.ControllerConfig
+	if cc.InitialDelay > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(cc.InitialDelay):
+		}
+	}
+	ticker := time.NewTicker(cc.CollectionInterval)
 	defer ticker.Stop()
 	for {
+		emitCtx, cancel := ctx, context.CancelFunc(func() {})
+		if cc.Timeout > 0 {
+			emitCtx, cancel = context.WithTimeout(ctx, cc.Timeout)
+		}
+		if err := r.emitMetrics(emitCtx); err != nil {
+			// Counts are cumulative: the next interval carries everything again.
+			r.settings.Logger.Debug("falco.events not accepted by the metrics pipeline", zap.Error(err))
+		}
+		cancel()
 		select {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
-			if err := r.emitMetrics(ctx); err != nil {
-				// Counts are cumulative: the next interval carries everything again.
-				r.settings.Logger.Debug("falco.events not accepted by the metrics pipeline", zap.Error(err))
-			}
 		}
 	}
 }
