@@ -58,6 +58,7 @@ type grpcTransport struct {
 	alerts   chan *alert
 	free     sync.Pool
 	received atomic.Uint64 // alerts read from any stream
+	requests atomic.Uint64 // requests sent to Falco after the first of each subscription
 	epoch    time.Time     // monotonic origin of lastRecv
 	lastRecv atomic.Int64  // when the last alert arrived, as a time.Duration since epoch
 }
@@ -259,6 +260,7 @@ func (t *grpcTransport) keepRequesting(ctx context.Context, stream grpc.ClientSt
 		if err := stream.SendMsg(&outputs.Request{}); err != nil {
 			return err
 		}
+		t.requests.Add(1)
 		lastRequest = now
 	}
 }
