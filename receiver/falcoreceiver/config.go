@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/scraper/scraperhelper"
 )
 
 // Config is the configuration of the falco receiver. Both transports are optional blocks:
@@ -76,8 +77,9 @@ type FalcoMetricsConfig struct {
 	// ClientConfig carries the endpoint (http://localhost:8765/metrics), TLS, headers, auth and
 	// timeout of the scrape.
 	ClientConfig confighttp.ClientConfig `mapstructure:",squash"`
-	// CollectionInterval is how often Falco's /metrics is scraped.
-	CollectionInterval time.Duration `mapstructure:"collection_interval"`
+	// ControllerConfig is scraperhelper's: collection_interval, initial_delay, and timeout (one
+	// key with the client's timeout above, so both limit a scrape).
+	scraperhelper.ControllerConfig `mapstructure:",squash"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -94,16 +96,17 @@ func (f *FalcoMetricsConfig) validate() error {
 	case (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 		errs = append(errs, fmt.Errorf("falco_metrics.endpoint %q: want an http(s) URL such as http://localhost:8765/metrics", f.ClientConfig.Endpoint))
 	}
-	if f.CollectionInterval <= 0 {
-		errs = append(errs, fmt.Errorf("falco_metrics.collection_interval must be positive, got %v", f.CollectionInterval))
+	if err := f.ControllerConfig.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("falco_metrics: %w", err))
 	}
 	return errors.Join(errs...)
 }
 
 // MetricsConfig configures the falco.events cumulative sum.
 type MetricsConfig struct {
-	// CollectionInterval is how often the current counts are emitted.
-	CollectionInterval time.Duration `mapstructure:"collection_interval"`
+	// ControllerConfig is scraperhelper's: collection_interval (how often the current counts are
+	// emitted), initial_delay (before the first emission) and timeout (of one emission).
+	scraperhelper.ControllerConfig `mapstructure:",squash"`
 	// Attributes are the alert properties that tell series apart: falco.rule, falco.priority,
 	// falco.source, falco.tags, or any output_fields key such as evt.type or k8s.ns.name.
 	Attributes []string `mapstructure:"attributes"`
@@ -193,8 +196,8 @@ func validateGRPCEndpoint(endpoint string) error {
 
 func (m *MetricsConfig) validate() error {
 	var errs []error
-	if m.CollectionInterval <= 0 {
-		errs = append(errs, fmt.Errorf("metrics.collection_interval must be positive, got %v", m.CollectionInterval))
+	if err := m.ControllerConfig.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("metrics: %w", err))
 	}
 	if m.MaxSeries < 1 {
 		errs = append(errs, fmt.Errorf("metrics.max_series must be at least 1, got %d", m.MaxSeries))

@@ -53,6 +53,9 @@ func TestLoadConfig(t *testing.T) {
 		assert.Equal(t, 5*time.Second, g.Backoff.MaxInterval)
 		assert.Equal(t, []string{"falco.rule", "falco.priority", "k8s.ns.name"}, cfg.Metrics.Attributes)
 		assert.Equal(t, 500, cfg.Metrics.MaxSeries)
+		assert.Equal(t, 30*time.Second, cfg.Metrics.CollectionInterval)
+		assert.Equal(t, 2*time.Second, cfg.Metrics.InitialDelay)
+		assert.Equal(t, 20*time.Second, cfg.Metrics.Timeout)
 	})
 	t.Run("both transports", func(t *testing.T) {
 		cfg := loadConfig(t, "both")
@@ -70,6 +73,8 @@ func TestLoadConfig(t *testing.T) {
 		assert.Equal(t, "http://127.0.0.1:8765/metrics", f.ClientConfig.Endpoint)
 		assert.Equal(t, 15*time.Second, f.CollectionInterval)
 		assert.Equal(t, 2*time.Second, f.ClientConfig.Timeout)
+		assert.Equal(t, 2*time.Second, f.Timeout, "one timeout key limits the request and the scrape")
+		assert.Equal(t, 3*time.Second, f.InitialDelay)
 	})
 	t.Run("falco metrics defaults", func(t *testing.T) {
 		cfg := loadConfig(t, "falco_metrics_defaults")
@@ -78,6 +83,8 @@ func TestLoadConfig(t *testing.T) {
 		assert.Equal(t, "http://localhost:8765/metrics", f.ClientConfig.Endpoint)
 		assert.Equal(t, 10*time.Second, f.CollectionInterval)
 		assert.Equal(t, 5*time.Second, f.ClientConfig.Timeout)
+		assert.Equal(t, 5*time.Second, f.Timeout)
+		assert.Equal(t, time.Second, f.InitialDelay)
 	})
 }
 
@@ -89,12 +96,12 @@ func TestValidateRejects(t *testing.T) {
 		{name: "", wantErr: "no transport configured"},
 		{name: "bad_endpoint", wantErr: "not an HTTP URL"},
 		{name: "relative_socket", wantErr: "absolute path"},
-		{name: "bad_metrics", wantErr: "collection_interval must be positive"},
+		{name: "bad_metrics", wantErr: `metrics: "collection_interval": requires positive value`},
 		{name: "bad_metrics", wantErr: "max_series must be at least 1"},
 		{name: "bad_metrics", wantErr: `"falco.rule" listed twice`},
 		{name: "bad_metrics", wantErr: "max_label_length must be 0 (default 256) or at least 16, got 3"},
 		{name: "bad_falco_metrics", wantErr: "want an http(s) URL"},
-		{name: "bad_falco_metrics", wantErr: "falco_metrics.collection_interval must be positive"},
+		{name: "bad_falco_metrics", wantErr: `falco_metrics: "collection_interval": requires positive value`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"/"+tt.wantErr, func(t *testing.T) {

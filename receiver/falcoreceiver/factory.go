@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/collector/scraper/scraperhelper"
 
 	"github.com/otelcol-falco/otelcol-falco/receiver/falcoreceiver/internal/metadata"
 )
@@ -52,7 +53,10 @@ func defaultFalcoMetricsConfig() FalcoMetricsConfig {
 	client := confighttp.NewDefaultClientConfig()
 	client.Endpoint = defaultFalcoMetricsEndpoint
 	client.Timeout = 5 * time.Second
-	return FalcoMetricsConfig{ClientConfig: client, CollectionInterval: 10 * time.Second}
+	controller := scraperhelper.NewDefaultControllerConfig()
+	controller.CollectionInterval = 10 * time.Second
+	controller.Timeout = client.Timeout // the same `timeout` key
+	return FalcoMetricsConfig{ClientConfig: client, ControllerConfig: controller}
 }
 
 func defaultGRPCConfig() GRPCConfig {
@@ -75,11 +79,13 @@ func defaultHTTPConfig() HTTPConfig {
 }
 
 func defaultMetricsConfig() MetricsConfig {
+	controller := scraperhelper.NewDefaultControllerConfig()
+	controller.CollectionInterval = 10 * time.Second
 	return MetricsConfig{
-		CollectionInterval: 10 * time.Second,
-		Attributes:         slices.Clone(defaultMetricAttributes),
-		MaxSeries:          10000,
-		SeriesIdleTimeout:  time.Hour,
+		ControllerConfig:  controller,
+		Attributes:        slices.Clone(defaultMetricAttributes),
+		MaxSeries:         10000,
+		SeriesIdleTimeout: time.Hour,
 	}
 }
 

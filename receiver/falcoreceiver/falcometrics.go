@@ -14,6 +14,9 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/collector/scraper"
+	"go.opentelemetry.io/collector/scraper/scraperhelper"
 	"go.uber.org/zap"
 )
 
@@ -21,46 +24,50 @@ import (
 // rule matching, so anything far larger is not Falco.
 const maxFalcoMetricsBytes = 16 << 20
 
-// falcoMetricsScraper scrapes Falco's own Prometheus metrics into the metrics pipeline.
+// falcoMetricsScraperType names the scraper in the scraper controller's own telemetry
+// (otelcol_scraper_scraped_metric_points{scraper="falco_metrics"}).
+var falcoMetricsScraperType = component.MustNewType("falco_metrics")
+
+// falcoMetricsScraper scrapes Falco's own Prometheus metrics; scraperhelper's controller runs it
+// every collection_interval and hands the result to the metrics pipeline.
 type falcoMetricsScraper struct {
-	cfg     *FalcoMetricsConfig
-	r       *falcoReceiver
-	client  *http.Client
-	target  scrapeTarget
-	failing bool // the last scrape failed: log recoveries and only the first failure as a warning
-	skipped bool // a family of an unsupported type was reported once
+	cfg      *FalcoMetricsConfig
+	settings component.TelemetrySettings
+	client   *http.Client
+	target   scrapeTarget
+	failing  bool // the last scrape failed: log recoveries and only the first failure as a warning
+	skipped  bool // a family of an unsupported type was reported once
 }
 
-func newFalcoMetricsScraper(ctx context.Context, cfg *FalcoMetricsConfig, r *falcoReceiver, host component.Host) (*falcoMetricsScraper, error) {
-	client, err := cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), r.settings.TelemetrySettings)
-	if err != nil {
-		return nil, fmt.Errorf("falco_metrics: %w", err)
-	}
+// newFalcoMetricsController is the scraper controller of falco_metrics: a receiver.Metrics
+// of its own, which the falco receiver starts and stops with itself.
+func newFalcoMetricsController(cfg *FalcoMetricsConfig, r *falcoReceiver) (receiver.Metrics, error) {
 	target, err := newScrapeTarget(cfg.ClientConfig.Endpoint)
 	if err != nil {
 		return nil, fmt.Errorf("falco_metrics.endpoint: %w", err)
 	}
-	return &falcoMetricsScraper{cfg: cfg, r: r, client: client, target: target}, nil
+	s := &falcoMetricsScraper{cfg: cfg, settings: r.settings.TelemetrySettings, target: target}
+	sc, err := scraper.NewMetrics(s.scrapeMetrics, scraper.WithStart(s.start))
+	if err != nil {
+		return nil, err
+	}
+	return scraperhelper.NewMetricsController(&cfg.ControllerConfig, r.settings, r.metrics,
+		scraperhelper.AddMetricsScraper(falcoMetricsScraperType, sc))
 }
 
-// run scrapes at once and then every collection_interval until ctx ends.
-func (s *falcoMetricsScraper) run(ctx context.Context) {
-	ticker := time.NewTicker(s.cfg.CollectionInterval)
-	defer ticker.Stop()
-	for {
-		md := s.scrape(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if err := s.r.consumeMetrics(ctx, md); err != nil {
-			s.r.settings.Logger.Debug("Falco's metrics not accepted by the metrics pipeline", zap.Error(err))
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
+func (s *falcoMetricsScraper) start(ctx context.Context, host component.Host) error {
+	client, err := s.cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), s.settings)
+	if err != nil {
+		return fmt.Errorf("falco_metrics: %w", err)
 	}
+	s.client = client
+	return nil
+}
+
+// scrapeMetrics never returns an error: a failed scrape is up 0, as Prometheus reports it, and
+// is logged once per outage here (the controller would log every failed scrape as an error).
+func (s *falcoMetricsScraper) scrapeMetrics(ctx context.Context) (pmetric.Metrics, error) {
+	return s.scrape(ctx), nil
 }
 
 // scrape returns Falco's metrics and up 1, or only up 0 when Falco cannot be scraped.
@@ -108,10 +115,10 @@ func (s *falcoMetricsScraper) fetch(ctx context.Context) ([]byte, error) {
 }
 
 func (s *falcoMetricsScraper) failed(err error) {
-	log := s.r.settings.Logger.Debug
+	log := s.settings.Logger.Debug
 	if !s.failing {
 		// Once per outage: Falco restarts with its node, and an agent may start before it.
-		log = s.r.settings.Logger.Warn
+		log = s.settings.Logger.Warn
 	}
 	s.failing = true
 	log("Cannot scrape Falco's /metrics; up is 0 until it answers (webserver.prometheus_metrics_enabled and metrics.enabled must be on)",
@@ -120,12 +127,12 @@ func (s *falcoMetricsScraper) failed(err error) {
 
 func (s *falcoMetricsScraper) recovered(skipped []string) {
 	if s.failing {
-		s.r.settings.Logger.Info("Scraping Falco's /metrics again", zap.String("endpoint", s.cfg.ClientConfig.Endpoint))
+		s.settings.Logger.Info("Scraping Falco's /metrics again", zap.String("endpoint", s.cfg.ClientConfig.Endpoint))
 	}
 	s.failing = false
 	if len(skipped) > 0 && !s.skipped {
 		s.skipped = true
-		s.r.settings.Logger.Info("Skipped Falco metric families of types the falco receiver does not convert (histogram, summary)",
+		s.settings.Logger.Info("Skipped Falco metric families of types the falco receiver does not convert (histogram, summary)",
 			zap.String("families", strings.Join(skipped, ",")))
 	}
 }

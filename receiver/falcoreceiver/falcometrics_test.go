@@ -35,6 +35,7 @@ func falcoMetricsConfig(endpoint string, interval time.Duration) *Config {
 	fm := defaultFalcoMetricsConfig()
 	fm.ClientConfig.Endpoint = endpoint
 	fm.CollectionInterval = interval
+	fm.InitialDelay = 0
 	cfg.FalcoMetrics = configoptional.Some(fm)
 	return cfg
 }
@@ -111,16 +112,27 @@ func TestFalcoMetricsScrape(t *testing.T) {
 	assert.Equal(t, 1, logs.FilterMessageSnippet("Scraping Falco's /metrics again").Len())
 }
 
-// TestFalcoMetricsNeedAMetricsPipeline: with only a logs pipeline nothing scrapes Falco.
+// TestFalcoMetricsNeedAMetricsPipeline: with only a logs pipeline nothing scrapes Falco. A receiver
+// with a metrics pipeline scrapes the same server meanwhile, so the check runs while scrapes happen.
 func TestFalcoMetricsNeedAMetricsPipeline(t *testing.T) {
-	var hits atomic.Int32
-	falco := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
+	var logsOnlyHits, metricsHits atomic.Int32
+	falco := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, req *http.Request) {
+		if req.URL.Path == "/logs-only" {
+			logsOnlyHits.Add(1)
+		} else {
+			metricsHits.Add(1)
+		}
+	}))
 	defer falco.Close()
-	cfg := falcoMetricsConfig(falco.URL, time.Millisecond)
-	rcv, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
+	set := receivertest.NewNopSettings(metadata.Type)
+	logsOnly, err := NewFactory().CreateLogs(context.Background(), set, falcoMetricsConfig(falco.URL+"/logs-only", time.Millisecond), consumertest.NewNop())
 	require.NoError(t, err)
-	require.NoError(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
-	time.Sleep(50 * time.Millisecond)
-	require.NoError(t, rcv.Shutdown(context.Background()))
-	assert.Zero(t, hits.Load())
+	require.NoError(t, logsOnly.Start(context.Background(), componenttest.NewNopHost()))
+	withMetrics, err := NewFactory().CreateMetrics(context.Background(), set, falcoMetricsConfig(falco.URL+"/metrics", time.Millisecond), new(consumertest.MetricsSink))
+	require.NoError(t, err)
+	require.NoError(t, withMetrics.Start(context.Background(), componenttest.NewNopHost()))
+	require.Eventually(t, func() bool { return metricsHits.Load() >= 20 }, 10*time.Second, time.Millisecond)
+	require.NoError(t, withMetrics.Shutdown(context.Background()))
+	require.NoError(t, logsOnly.Shutdown(context.Background()))
+	assert.Zero(t, logsOnlyHits.Load())
 }

@@ -6,6 +6,7 @@ package falcoreceiver // import "github.com/otelcol-falco/otelcol-falco/receiver
 import (
 	"context"
 	"fmt"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,7 +22,6 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	grpcbackoff "google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/connectivity"
 )
 
 const (
@@ -41,36 +41,93 @@ const (
 
 // grpcTransport subscribes to Falco's gRPC output (/falco.outputs.service/sub) and keeps the
 // subscription alive: it reconnects with capped exponential backoff whenever Falco goes away.
+//
+// Each subscription gets its own gRPC channel, opened only once Falco's endpoint accepts a plain
+// connection. While Falco is away no channel exists, so gRPC makes no connection attempts of its
+// own and logs nothing (it logs a warning per failed attempt, about one a second); the receiver
+// logs one warning per outage.
 type grpcTransport struct {
 	cfg      *GRPCConfig
 	r        *falcoReceiver
 	host     component.Host
 	obsrep   *receiverhelper.ObsReport
 	logger   *zap.Logger
+	conn     *grpc.ClientConn // the first channel, built at Start so bad settings fail Start
+	probe    endpointProbe
+	outage   outageLog
 	alerts   chan *alert
 	free     sync.Pool
 	received atomic.Uint64 // alerts read from any stream
+	requests atomic.Uint64 // requests sent to Falco after the first of each subscription
 	epoch    time.Time     // monotonic origin of lastRecv
 	lastRecv atomic.Int64  // when the last alert arrived, as a time.Duration since epoch
 }
 
-func newGRPCTransport(cfg *GRPCConfig, r *falcoReceiver, host component.Host) (*grpcTransport, error) {
+func newGRPCTransport(ctx context.Context, cfg *GRPCConfig, r *falcoReceiver, host component.Host) (*grpcTransport, error) {
 	obsrep, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
 		ReceiverID: r.settings.ID, Transport: "grpc", LongLivedCtx: true, ReceiverCreateSettings: r.settings,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &grpcTransport{
+	t := &grpcTransport{
 		cfg:    cfg,
 		r:      r,
 		host:   host,
 		obsrep: obsrep,
 		logger: r.settings.Logger.With(zap.String("falco.endpoint", cfg.ClientConfig.Endpoint)),
+		probe:  newEndpointProbe(cfg.ClientConfig.Endpoint),
 		alerts: make(chan *alert, grpcBufferedAlerts),
 		free:   sync.Pool{New: func() any { return &alert{Fields: make([]field, 0, 32)} }},
 		epoch:  time.Now(),
-	}, nil
+	}
+	// This checks TLS files, auth extensions and the like, so bad settings fail Start. configgrpc
+	// connects the channel at once, and gRPC logs a warning for every failed attempt: when Falco
+	// is away, this first channel waits quietly in its dialer until Falco is back.
+	var waitForFalco []configgrpc.ToClientConnOption
+	if t.probe.reachable(ctx) != nil {
+		waitForFalco = []configgrpc.ToClientConnOption{
+			configgrpc.WithGrpcDialOption(grpc.WithContextDialer(t.dialWhenReachable)),
+			configgrpc.WithGrpcDialOption(grpc.WithConnectParams(grpc.ConnectParams{
+				Backoff: grpcbackoff.DefaultConfig, MinConnectTimeout: maxWaitForFalco,
+			})),
+		}
+	}
+	if t.conn, err = t.dial(ctx, waitForFalco...); err != nil {
+		return nil, fmt.Errorf("falco grpc: %w", err)
+	}
+	return t, nil
+}
+
+// dial opens a gRPC channel to Falco; configgrpc starts connecting it at once.
+func (t *grpcTransport) dial(ctx context.Context, extra ...configgrpc.ToClientConnOption) (*grpc.ClientConn, error) {
+	opts := append([]configgrpc.ToClientConnOption{
+		// Bounds the TCP, TLS and HTTP/2 handshakes of the one attempt a subscription makes.
+		configgrpc.WithGrpcDialOption(grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff: grpcbackoff.DefaultConfig, MinConnectTimeout: 5 * time.Second,
+		})),
+		configgrpc.WithGrpcDialOption(grpc.WithInitialWindowSize(flowControlWindow)),
+		configgrpc.WithGrpcDialOption(grpc.WithInitialConnWindowSize(flowControlWindow)),
+	}, extra...) // later options win
+	return t.cfg.ClientConfig.ToClientConn(ctx, t.host.GetExtensions(), t.r.settings.TelemetrySettings, opts...)
+}
+
+// dialWhenReachable is the first channel's dialer when Falco was away at Start: it retries the
+// endpoint quietly with the backoff settings and returns once something accepts.
+func (t *grpcTransport) dialWhenReachable(ctx context.Context, _ string) (net.Conn, error) {
+	bo := newBackOff(t.cfg.Backoff)
+	for {
+		conn, err := t.probe.dial(ctx)
+		if err == nil || ctx.Err() != nil {
+			return conn, err
+		}
+		t.outage.lostAndReport(t, err)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(max(bo.NextBackOff(), t.cfg.Backoff.InitialInterval)):
+		}
+	}
 }
 
 func (t *grpcTransport) start(ctx context.Context, wg *sync.WaitGroup) {
@@ -86,36 +143,36 @@ func (t *grpcTransport) start(ctx context.Context, wg *sync.WaitGroup) {
 	}()
 }
 
-// subscribeLoop is the one retry loop: subscribe, read until the stream ends, back off, again.
+// subscribeLoop is the one retry loop: wait for Falco's endpoint, subscribe on a fresh channel,
+// read until the stream ends, close the channel, back off, again.
 func (t *grpcTransport) subscribeLoop(ctx context.Context) {
-	conn, err := t.cfg.ClientConfig.ToClientConn(ctx, t.host.GetExtensions(), t.r.settings.TelemetrySettings,
-		configgrpc.WithGrpcDialOption(grpc.WithConnectParams(grpc.ConnectParams{
-			// gRPC's own redial backoff starts at 1 s and grows to 2 min; ours paces reconnects.
-			Backoff:           grpcbackoff.Config{BaseDelay: t.cfg.Backoff.InitialInterval, Multiplier: 1.6, Jitter: 0.2, MaxDelay: t.cfg.Backoff.MaxInterval},
-			MinConnectTimeout: 5 * time.Second,
-		})),
-		configgrpc.WithGrpcDialOption(grpc.WithInitialWindowSize(flowControlWindow)),
-		configgrpc.WithGrpcDialOption(grpc.WithInitialConnWindowSize(flowControlWindow)))
-	if err != nil {
-		componentstatus.ReportStatus(t.host, componentstatus.NewFatalErrorEvent(fmt.Errorf("falco grpc: %w", err)))
-		return
-	}
-	defer conn.Close()
-
+	conn := t.conn
+	defer func() {
+		if conn != nil {
+			_ = conn.Close()
+		}
+	}()
 	bo := newBackOff(t.cfg.Backoff)
-	outage := &outageLog{}
-	go t.watchConnectivity(ctx, conn, outage)
 	for ctx.Err() == nil {
-		before := t.received.Load()
-		err := t.subscribe(ctx, conn, outage)
+		var err error
+		if conn == nil {
+			if err = t.probe.reachable(ctx); err == nil {
+				conn, err = t.dial(ctx)
+			}
+		}
+		if err == nil {
+			var subscribed bool
+			subscribed, err = t.subscribe(ctx, conn)
+			_ = conn.Close()
+			conn = nil
+			if subscribed {
+				bo.Reset() // the stream worked: the next retry comes fast
+			}
+		}
 		if ctx.Err() != nil {
 			return
 		}
-		if t.received.Load() != before {
-			bo.Reset() // the stream worked: the next retry comes fast
-		}
-		outage.lost(t.logger, err)
-		componentstatus.ReportStatus(t.host, componentstatus.NewRecoverableErrorEvent(fmt.Errorf("falco grpc: %w", err)))
+		t.outage.lostAndReport(t, err)
 		wait := bo.NextBackOff()
 		if wait == backoff.Stop {
 			componentstatus.ReportStatus(t.host, componentstatus.NewPermanentErrorEvent(fmt.Errorf("falco grpc: gave up after backoff.max_elapsed_time: %w", err)))
@@ -129,23 +186,24 @@ func (t *grpcTransport) subscribeLoop(ctx context.Context) {
 	}
 }
 
-// subscribe runs one sub stream until it ends and returns why it ended.
-func (t *grpcTransport) subscribe(ctx context.Context, conn *grpc.ClientConn, outage *outageLog) error {
+// subscribe runs one sub stream until it ends and returns why it ended, and whether the
+// subscription was made.
+func (t *grpcTransport) subscribe(ctx context.Context, conn *grpc.ClientConn) (bool, error) {
 	streamCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// WaitForReady: while Falco is away the stream waits for the channel to reconnect (paced by
-	// the connect backoff above) instead of failing fast on every attempt.
+	// Fail fast: when the channel's one connection attempt fails, the loop above backs off and
+	// probes quietly instead of leaving gRPC to redial.
 	stream, err := conn.NewStream(streamCtx, &outputs.Service_ServiceDesc.Streams[0], outputs.Service_Sub_FullMethodName,
-		grpc.ForceCodecV2(alertCodec{}), grpc.WaitForReady(true))
+		grpc.ForceCodecV2(alertCodec{}))
 	if err != nil {
-		return err
+		return false, err
 	}
 	if err := stream.SendMsg(&outputs.Request{}); err != nil {
-		return err
+		return false, err
 	}
 	t.r.connected.Store(1)
 	defer t.r.connected.Store(0)
-	if outage.recovered(t.logger) {
+	if t.outage.recovered(t.logger) {
 		t.r.telemetry.FalcoReceiverReconnects.Add(ctx, 1)
 	}
 	componentstatus.ReportStatus(t.host, componentstatus.NewEvent(componentstatus.StatusOK))
@@ -160,7 +218,7 @@ func (t *grpcTransport) subscribe(ctx context.Context, conn *grpc.ClientConn, ou
 			t.free.Put(a)
 			cancel()
 			<-requestErr
-			return err
+			return true, err
 		}
 		t.received.Add(1)
 		t.lastRecv.Store(int64(t.sinceEpoch()))
@@ -169,7 +227,7 @@ func (t *grpcTransport) subscribe(ctx context.Context, conn *grpc.ClientConn, ou
 		case <-ctx.Done():
 			cancel()
 			<-requestErr
-			return ctx.Err()
+			return true, ctx.Err()
 		}
 	}
 }
@@ -202,6 +260,7 @@ func (t *grpcTransport) keepRequesting(ctx context.Context, stream grpc.ClientSt
 		if err := stream.SendMsg(&outputs.Request{}); err != nil {
 			return err
 		}
+		t.requests.Add(1)
 		lastRequest = now
 	}
 }
@@ -269,24 +328,11 @@ func newBackOff(cfg configretry.BackOffConfig) backoff.BackOff {
 	return b
 }
 
-// watchConnectivity reports Falco as unreachable while the channel fails to connect; the
-// subscription itself waits for the channel, so without this an outage at start-up would be silent.
-func (t *grpcTransport) watchConnectivity(ctx context.Context, conn *grpc.ClientConn, outage *outageLog) {
-	for {
-		state := conn.GetState()
-		if state == connectivity.TransientFailure {
-			err := fmt.Errorf("cannot connect to %s", t.cfg.ClientConfig.Endpoint)
-			outage.lost(t.logger, err)
-			componentstatus.ReportStatus(t.host, componentstatus.NewRecoverableErrorEvent(fmt.Errorf("falco grpc: %w", err)))
-		}
-		if !conn.WaitForStateChange(ctx, state) {
-			return // ctx done
-		}
-	}
-}
+// maxWaitForFalco bounds how long the first channel's dialer waits for a Falco that was away at
+// Start; the loop in subscribeLoop takes over after it.
+const maxWaitForFalco = 24 * time.Hour
 
-// outageLog logs a lost connection once per outage, not once per retry. Both the subscription
-// loop and the connectivity watcher report to it.
+// outageLog logs a lost connection once per outage, not once per retry.
 type outageLog struct {
 	mu       sync.Mutex
 	down     bool
@@ -294,16 +340,25 @@ type outageLog struct {
 	attempts int
 }
 
-func (o *outageLog) lost(logger *zap.Logger, err error) {
+// lost records a failed attempt and reports whether it began an outage (logged as a warning).
+func (o *outageLog) lost(logger *zap.Logger, err error) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.attempts++
 	if o.down {
 		logger.Debug("Falco gRPC output still unreachable", zap.Int("attempt", o.attempts), zap.Error(err))
-		return
+		return false
 	}
 	o.down, o.since = true, time.Now()
 	logger.Warn("lost Falco gRPC output; reconnecting with backoff", zap.Error(err))
+	return true
+}
+
+// lostAndReport records a failed attempt, and reports the outage's start to the collector.
+func (o *outageLog) lostAndReport(t *grpcTransport, err error) {
+	if o.lost(t.logger, err) {
+		componentstatus.ReportStatus(t.host, componentstatus.NewRecoverableErrorEvent(fmt.Errorf("falco grpc: %w", err)))
+	}
 }
 
 // recovered reports whether a subscription ended an outage (a reconnect), and logs it.

@@ -175,15 +175,140 @@ func TestCodecMarshalsRequests(t *testing.T) {
 	assert.Error(t, err)
 }
 
+// FuzzDecodeResponse is differential: the hand-written codec must decode every input as the
+// stock protobuf decoding of client-go's generated type does (followed by the same typing), or
+// fail where stock fails. The tolerated differences are the codec's documented choices:
+//   - invalid UTF-8 in a string: stock refuses the message, the codec keeps the bytes;
+//   - a field number above protobuf's maximum (2^29-1) but below 2^31: stock refuses the
+//     message, the codec (through protowire.ConsumeTag) skips it as an unknown field;
+//   - time.nanos outside [0, 1e9): the codec refuses the alert, stock normalizes the time;
+//   - an invalid priority enum: both keep an invalid priority (the numbers may differ);
+//   - neither source nor source_deprecated on the wire: stock reads the enum's zero (syscall),
+//     the codec leaves the source empty (proto3 cannot tell absent from zero; the codec can);
+//     an unknown source_deprecated number: stock names it ("48"), the codec skips it (leaving
+//     the source empty or an earlier known number's name);
+//   - a repeated time field (stock merges the two messages) or a repeated output_fields key
+//     (a later "<NA>" hides the key in stock): not compared; Falco writes neither.
 func FuzzDecodeResponse(f *testing.F) {
 	good, _ := proto.Marshal(readSensitiveFileResponse())
 	f.Add(good)
 	f.Add([]byte{})
 	f.Add([]byte{0x32, 0x03, 0x0a, 0x01, 'k'})
-	f.Fuzz(func(_ *testing.T, b []byte) {
-		var a alert
-		_ = decodeResponse(b, &a) // must not panic
+	f.Add([]byte{0x0a, 0x06, 0x10, 0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Add([]byte{0x10, 0xc8, 0x01, 0x22, 0x01, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var r outputs.Response
+		stockErr := proto.Unmarshal(b, &r)
+		var got alert
+		err := decodeResponse(slices.Clone(b), &got)
+		if stockErr != nil {
+			if err == nil && !strings.Contains(stockErr.Error(), "invalid UTF-8") && !hasFieldNumberAboveMax(b) {
+				t.Fatalf("stock refuses %x (%v), the codec accepts it", b, stockErr)
+			}
+			return
+		}
+		if ts := r.GetTime(); ts != nil && (ts.GetNanos() < 0 || ts.GetNanos() >= 1e9) {
+			if err == nil {
+				t.Fatalf("time.nanos %d accepted in %x", ts.GetNanos(), b)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("stock decodes %x, the codec fails: %v", b, err)
+		}
+		if repeatsTimeOrFieldKey(b) {
+			return
+		}
+		want := alertFromResponse(&r)
+		sortFields(&got)
+		if p := r.GetPriority(); p < schema.Priority_EMERGENCY || p > schema.Priority_DEBUG {
+			require.False(t, got.Priority.valid(), "priority enum %d decoded as %v", p, got.Priority)
+			want.Priority = got.Priority // both invalid; the reference's int8 conversion may wrap
+		}
+		_, knownSource := schema.Source_name[int32(r.GetSourceDeprecated())]
+		switch {
+		case r.GetSource() == "" && r.GetSourceDeprecated() == 0 && got.Source == "":
+			want.Source = ""
+		case r.GetSource() == "" && !knownSource:
+			want.Source = got.Source // the codec skips unknown numbers, keeping an earlier known one
+		}
+		if got.Tags == nil && len(want.Tags) == 0 {
+			want.Tags = nil
+		}
+		if len(got.Fields) == 0 && len(want.Fields) == 0 {
+			want.Fields, got.Fields = nil, nil
+		}
+		require.Equal(t, want, &got, "%x", b)
 	})
+}
+
+// hasFieldNumberAboveMax reports whether a tag of the response, its time or an output_fields
+// entry carries a field number above protowire.MaxValidNumber.
+func hasFieldNumberAboveMax(b []byte) bool {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return false
+		}
+		if num > protowire.MaxValidNumber {
+			return true
+		}
+		b = b[n:]
+		if typ == protowire.BytesType && (num == respTime || num == respOutputFields) {
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return false
+			}
+			if hasFieldNumberAboveMax(v) {
+				return true
+			}
+			b = b[n:]
+			continue
+		}
+		n = protowire.ConsumeFieldValue(num, typ, b)
+		if n < 0 {
+			return false
+		}
+		b = b[n:]
+	}
+	return false
+}
+
+// repeatsTimeOrFieldKey reports whether a well-formed response has two time fields or two
+// output_fields entries with the same key.
+func repeatsTimeOrFieldKey(b []byte) bool {
+	times := 0
+	keys := map[string]bool{}
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		b = b[n:]
+		if typ != protowire.BytesType || (num != respTime && num != respOutputFields) {
+			b = b[protowire.ConsumeFieldValue(num, typ, b):]
+			continue
+		}
+		v, n := protowire.ConsumeBytes(b)
+		b = b[n:]
+		if num == respTime {
+			times++
+			continue
+		}
+		key := ""
+		for len(v) > 0 {
+			num, typ, n := protowire.ConsumeTag(v)
+			v = v[n:]
+			if num == 1 && typ == protowire.BytesType {
+				k, n := protowire.ConsumeBytes(v)
+				key, v = string(k), v[n:]
+				continue
+			}
+			v = v[protowire.ConsumeFieldValue(num, typ, v):]
+		}
+		if keys[key] {
+			return true
+		}
+		keys[key] = true
+	}
+	return times > 1
 }
 
 func BenchmarkDecodeResponse(b *testing.B) {

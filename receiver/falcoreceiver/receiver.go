@@ -6,6 +6,7 @@ package falcoreceiver // import "github.com/otelcol-falco/otelcol-falco/receiver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,11 +43,14 @@ type falcoReceiver struct {
 	connected atomic.Int64 // live gRPC subscriptions (0 or 1)
 
 	startOnce    sync.Once
+	startErr     error
+	status       *statusFanout
 	shutdownOnce sync.Once
 	cancel       context.CancelFunc
 	wg           sync.WaitGroup
 	grpc         *grpcTransport
 	http         *httpTransport
+	falcoMetrics receiver.Metrics // scraperhelper's controller of the falco_metrics scraper
 }
 
 func newFalcoReceiver(cfg *Config, set receiver.Settings, onRemove func()) (*falcoReceiver, error) {
@@ -65,23 +69,33 @@ func newFalcoReceiver(cfg *Config, set receiver.Settings, onRemove func()) (*fal
 	return r, nil
 }
 
-// Start starts the configured transports and the metrics loop; later calls (from the second
-// pipeline sharing this receiver) do nothing.
-func (r *falcoReceiver) Start(_ context.Context, host component.Host) error {
-	var err error
-	r.startOnce.Do(func() { err = r.start(host) })
-	return err
+// Start starts the configured transports and the metrics loop. Later calls (from the second
+// pipeline sharing this receiver) start nothing: they join the status reports and get the first
+// call's error.
+func (r *falcoReceiver) Start(ctx context.Context, host component.Host) error {
+	first := false
+	r.startOnce.Do(func() {
+		first = true
+		r.status = newStatusFanout(host)
+		r.status.join(host)
+		r.startErr = r.start(ctx, r.status)
+	})
+	if !first {
+		r.status.join(host)
+	}
+	return r.startErr
 }
 
-func (r *falcoReceiver) start(host component.Host) error {
+func (r *falcoReceiver) start(startCtx context.Context, host component.Host) error {
 	// Transports outlive Start's context: it ends when Start returns.
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(context.WithoutCancel(startCtx))
 	r.cancel = cancel
 	if err := r.registerTelemetryCallbacks(); err != nil {
 		return err
 	}
 	if r.cfg.GRPC.HasValue() {
-		t, err := newGRPCTransport(r.cfg.GRPC.Get(), r, host)
+		// The connection is set up here, so bad TLS files or a missing auth extension fail Start.
+		t, err := newGRPCTransport(ctx, r.cfg.GRPC.Get(), r, host)
 		if err != nil {
 			return err
 		}
@@ -101,11 +115,14 @@ func (r *falcoReceiver) start(host component.Host) error {
 	if r.metrics != nil {
 		r.wg.Go(func() { r.emitMetricsLoop(ctx) })
 		if r.cfg.FalcoMetrics.HasValue() {
-			s, err := newFalcoMetricsScraper(ctx, r.cfg.FalcoMetrics.Get(), r, host)
+			c, err := newFalcoMetricsController(r.cfg.FalcoMetrics.Get(), r)
 			if err != nil {
 				return err
 			}
-			r.wg.Go(func() { s.run(ctx) })
+			if err := c.Start(ctx, host); err != nil {
+				return err
+			}
+			r.falcoMetrics = c
 		}
 	}
 	return nil
@@ -126,24 +143,41 @@ func (r *falcoReceiver) registerTelemetryCallbacks() error {
 	return errors.Join(errs...)
 }
 
-// Shutdown stops the transports, delivers what they still hold, and emits the final counts.
+// Shutdown stops the transports, delivers what they still hold, and emits the final counts. It
+// returns when ctx ends even if a pipeline is not taking data, so one stuck exporter cannot hang
+// the collector's shutdown; the stuck delivery then finishes (or not) in the background.
 func (r *falcoReceiver) Shutdown(ctx context.Context) error {
 	var err error
 	r.shutdownOnce.Do(func() {
-		if r.http != nil {
-			// Requests in flight finish their delivery before the final counts go out.
-			err = r.http.shutdown(ctx)
-		}
-		if r.cancel != nil {
-			r.cancel()
-			r.wg.Wait()
-			if r.metrics != nil {
-				err = errors.Join(err, r.emitMetrics(ctx))
-			}
+		stopped := make(chan error, 1)
+		go func() { stopped <- r.stop(ctx) }()
+		select {
+		case err = <-stopped:
+		case <-ctx.Done():
+			err = fmt.Errorf("falco receiver: shutdown gave up waiting for the pipelines to take the last alerts: %w", ctx.Err())
 		}
 		r.telemetry.Shutdown()
 		r.onRemove()
 	})
+	return err
+}
+
+func (r *falcoReceiver) stop(ctx context.Context) error {
+	var err error
+	if r.http != nil {
+		// Requests in flight finish their delivery before the final counts go out.
+		err = r.http.shutdown(ctx)
+	}
+	if r.falcoMetrics != nil {
+		err = errors.Join(err, r.falcoMetrics.Shutdown(ctx))
+	}
+	if r.cancel != nil {
+		r.cancel()
+		r.wg.Wait()
+		if r.metrics != nil {
+			err = errors.Join(err, r.emitMetrics(ctx))
+		}
+	}
 	return err
 }
 
@@ -169,18 +203,34 @@ func (r *falcoReceiver) consumeAlerts(ctx context.Context, obsrep *receiverhelpe
 	return err
 }
 
+// emitMetricsLoop emits falco.events after initial_delay and then every collection_interval,
+// as scraperhelper's controller would. It is not that controller: one emission is several
+// ConsumeMetrics calls (chunks of metricsChunkPoints), and the last one happens at Shutdown.
 func (r *falcoReceiver) emitMetricsLoop(ctx context.Context) {
-	ticker := time.NewTicker(r.cfg.Metrics.CollectionInterval)
+	cc := r.cfg.Metrics.ControllerConfig
+	if cc.InitialDelay > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(cc.InitialDelay):
+		}
+	}
+	ticker := time.NewTicker(cc.CollectionInterval)
 	defer ticker.Stop()
 	for {
+		emitCtx, cancel := ctx, context.CancelFunc(func() {})
+		if cc.Timeout > 0 {
+			emitCtx, cancel = context.WithTimeout(ctx, cc.Timeout)
+		}
+		if err := r.emitMetrics(emitCtx); err != nil {
+			// Counts are cumulative: the next interval carries everything again.
+			r.settings.Logger.Debug("falco.events not accepted by the metrics pipeline", zap.Error(err))
+		}
+		cancel()
 		select {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
-			if err := r.emitMetrics(ctx); err != nil {
-				// Counts are cumulative: the next interval carries everything again.
-				r.settings.Logger.Debug("falco.events not accepted by the metrics pipeline", zap.Error(err))
-			}
 		}
 	}
 }
