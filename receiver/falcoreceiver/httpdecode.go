@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // decodeError is a body the receiver rejects with 400: where (line), what (field) and why.
@@ -135,6 +136,8 @@ func (d *httpDecoder) decodeAlert(a *alert) error {
 			err = d.decodeTime(a)
 		case "output":
 			err = d.optional(func() error { return d.stringInto(&a.Output) })
+		case "message":
+			err = d.optional(func() error { return d.stringInto(&a.Message) })
 		case "source":
 			err = d.optional(func() error { return d.stringInto(&a.Source) })
 		case "hostname":
@@ -146,7 +149,7 @@ func (d *httpDecoder) decodeAlert(a *alert) error {
 			a.Fields = a.Fields[:0]
 			err = d.optional(func() error { return d.decodeOutputFields(a) })
 		default:
-			// Properties this receiver does not map (message, uuid, ...) are checked and skipped;
+			// Properties this receiver does not map (uuid, ...) are checked and skipped;
 			// nested names reuse the key buffer, so the name is copied first for the error path.
 			name := string(key)
 			if err := d.skipValue(0); err != nil {
@@ -275,13 +278,75 @@ func (d *httpDecoder) fieldValue() (v fieldValue, keep bool, err error) {
 		return fieldValue{Kind: kindBool}, true, d.literal("false")
 	case c == 'n':
 		return v, false, d.literal("null")
-	case c == '{' || c == '[':
+	case c == '[':
+		v, err := d.list()
+		return v, err == nil, err
+	case c == '{':
 		if err := d.skipValue(0); err != nil {
 			return v, false, err
 		}
-		return stringValue(d.keep(d.data[at:d.pos])), true, nil
+		return stringValue(d.keepJSONText(at)), true, nil
 	}
 	return v, false, d.invalidValue()
+}
+
+// list decodes a JSON array (Falco's list fields, such as ka.req.pod.containers.image) into its
+// items; Str keeps the array's JSON text for the metric attribute of a list field.
+func (d *httpDecoder) list() (fieldValue, error) {
+	at := d.pos
+	if err := d.skipValue(0); err != nil { // checks the whole array before any item is kept
+		return fieldValue{}, err
+	}
+	end := d.pos
+	v := fieldValue{Kind: kindList, Str: d.keepJSONText(at)}
+	d.pos = at + 1
+	d.skipSpace()
+	if d.peek() == ']' {
+		d.pos = end
+		return v, nil
+	}
+	for {
+		itemAt := d.pos
+		var item fieldValue
+		switch c := d.peek(); {
+		case c == '"':
+			b, err := d.rawString(&d.scratch)
+			if err != nil {
+				return v, err
+			}
+			item = stringValue(d.keep(b))
+		case c == '-' || (c >= '0' && c <= '9'):
+			n, err := d.number()
+			if err != nil {
+				return v, err
+			}
+			item = n
+		case c == 't' || c == 'f':
+			item = fieldValue{Kind: kindBool, Bool: c == 't'}
+			_ = d.skipValue(0)
+		default: // null, nested arrays and objects: their JSON text
+			if err := d.skipValue(0); err != nil {
+				return v, err
+			}
+			item = stringValue(d.keepJSONText(itemAt))
+		}
+		v.List = append(v.List, item)
+		if done, err := d.afterArrayItem("the array"); done || err != nil {
+			d.pos = end
+			return v, err
+		}
+	}
+}
+
+// keepJSONText keeps the JSON text from offset at to d.pos. A string in it may hold bytes that
+// are not UTF-8; they become U+FFFD, as in every other string the receiver hands on.
+func (d *httpDecoder) keepJSONText(at int) string {
+	text := d.data[at:d.pos]
+	if utf8.Valid(text) {
+		return d.keep(text)
+	}
+	d.scratch = appendValidUTF8(d.scratch[:0], text)
+	return d.keep(d.scratch)
 }
 
 // named fills in the field of an error raised below the level that knows the field's name, so
