@@ -68,10 +68,27 @@ func defaultGRPCConfig() GRPCConfig {
 	return GRPCConfig{ClientConfig: client, PollInterval: defaultPollInterval, Backoff: backoff}
 }
 
+// HTTP defaults sized for a node agent with a 256Mi limit (GOMEMLIMIT=200MiB): at most
+// 4 × 4 MiB of bodies and 4 × 2000 decoded alerts in memory at once (~60 MiB at worst), and
+// 1024 connections (~20 KiB each). Falco POSTs one ~1-2 KB alert in milliseconds, so the
+// timeouts only ever cut stalled or trickling senders. README.md explains each.
+const (
+	defaultHTTPMaxBody           = 4 << 20
+	defaultHTTPMaxAlerts         = 2000
+	defaultHTTPMaxConcurrent     = 4
+	defaultHTTPMaxConnections    = 1024
+	defaultHTTPReadHeaderTimeout = 5 * time.Second
+	defaultHTTPReadTimeout       = 10 * time.Second
+)
+
 func defaultHTTPConfig() HTTPConfig {
 	server := confighttp.NewDefaultServerConfig()
 	server.NetAddr.Endpoint = defaultHTTPEndpoint
-	return HTTPConfig{ServerConfig: server}
+	server.MaxRequestBodySize = defaultHTTPMaxBody
+	server.ReadHeaderTimeout = defaultHTTPReadHeaderTimeout
+	server.ReadTimeout = defaultHTTPReadTimeout
+	return HTTPConfig{ServerConfig: server, MaxAlertsPerRequest: defaultHTTPMaxAlerts,
+		MaxConcurrentRequests: defaultHTTPMaxConcurrent, MaxConnections: defaultHTTPMaxConnections}
 }
 
 func defaultMetricsConfig() MetricsConfig {

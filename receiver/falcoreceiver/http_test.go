@@ -152,6 +152,8 @@ func TestHTTPAccepts(t *testing.T) {
 		{name: "NDJSON", path: "/v1/falco", body: ndjson(terminalShellJSON, minimalAlert, minimalAlert), header: map[string]string{"Content-Type": "application/x-ndjson"}, records: 3},
 		{name: "gzip", path: "/", body: gzipped(t, ndjson(terminalShellJSON, minimalAlert)), header: map[string]string{"Content-Encoding": "gzip"}, records: 2},
 		{name: "an empty array", path: "/", body: []byte("[]"), records: 0},
+		{name: "Falco's text output (json_output: false)", path: "/", body: []byte("10:11:12.123456789: Notice A shell was spawned | user=root\n"), header: map[string]string{"Content-Type": "text/plain"}, records: 1},
+		{name: "any other path, as falcosidekick's catch-all", path: "/falco/events", body: []byte(minimalAlert), records: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -221,7 +223,8 @@ func TestHTTPRejects(t *testing.T) {
 		field     string
 	}{
 		{name: "malformed JSON", body: []byte(`{"rule":`), status: http.StatusBadRequest, wantError: "no alert of this request was accepted", line: 1, field: "rule"},
-		{name: "Falco's text output", body: []byte("10:11:12.123456789: Notice A shell was spawned"), status: http.StatusBadRequest, wantError: "json_output: true", line: 1},
+		{name: "neither JSON nor Falco's text output", body: []byte("hello"), status: http.StatusBadRequest, wantError: "json_output: true", line: 1},
+		{name: "more alerts than max_alerts_per_request", body: ndjson(minimalAlert, minimalAlert, minimalAlert, minimalAlert), status: http.StatusRequestEntityTooLarge, wantError: "max_alerts_per_request (3)"},
 		{name: "empty body", body: nil, status: http.StatusBadRequest, wantError: "empty body", line: 1},
 		{name: "unknown priority on the second NDJSON line", body: ndjson(minimalAlert, strings.Replace(minimalAlert, "Warning", "Severe", 1)), status: http.StatusBadRequest, wantError: "unknown priority", line: 2, field: "priority"},
 		{name: "missing time", body: []byte(`{"rule":"r","priority":"Notice"}`), status: http.StatusBadRequest, wantError: "missing", line: 1, field: "time"},
@@ -232,12 +235,16 @@ func TestHTTPRejects(t *testing.T) {
 		{name: "GET on the alert path", method: http.MethodGet, path: "/", status: http.StatusMethodNotAllowed, wantError: "POST"},
 		{name: "PUT on /v1/falco", method: http.MethodPut, path: "/v1/falco", body: []byte(minimalAlert), status: http.StatusMethodNotAllowed, wantError: "POST"},
 		{name: "POST to /healthz", path: "/healthz", body: []byte(minimalAlert), status: http.StatusMethodNotAllowed},
-		{name: "unknown path", path: "/v1/logs", body: []byte(minimalAlert), status: http.StatusNotFound, wantError: "/v1/falco"},
+		{name: "GET on an unknown path", method: http.MethodGet, path: "/v1/logs", status: http.StatusNotFound, wantError: "POST Falco alerts to /"},
+		{name: "GET on /test", method: http.MethodGet, path: "/test", status: http.StatusMethodNotAllowed, wantError: "POST"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sink := &consumertest.LogsSink{}
-			f := startHTTPReceiver(t, httpOptions{next: sink, config: func(c *HTTPConfig) { c.ServerConfig.MaxRequestBodySize = 16 << 10 }})
+			f := startHTTPReceiver(t, httpOptions{next: sink, config: func(c *HTTPConfig) {
+				c.ServerConfig.MaxRequestBodySize = 16 << 10
+				c.MaxAlertsPerRequest = 3
+			}})
 			method, path := tt.method, tt.path
 			if method == "" {
 				method = http.MethodPost

@@ -36,13 +36,31 @@ type httpDecoder struct {
 	keyBuf  []byte   // unescaping property names, so a value never overwrites its name
 	alerts  []*alert // alerts[:n] hold the current body's alerts; the rest wait for reuse
 	n       int
+
+	maxAlerts int            // alerts one body may hold (0: no limit)
+	received  time.Time      // when the body arrived: the date of a text alert's clock time
+	location  *time.Location // Falco's local time zone for text alerts (time.Local)
+	sawText   bool           // the body was Falco's text output
+}
+
+// tooManyAlertsError is a body with more alerts than max_alerts_per_request (413).
+type tooManyAlertsError struct{ max int }
+
+func (e *tooManyAlertsError) Error() string {
+	return fmt.Sprintf("more than max_alerts_per_request (%d) alerts in one request; send smaller batches", e.max)
 }
 
 // decode decodes body and returns its alerts, valid until the next call. A body is all or
 // nothing: on the first bad alert it returns a *decodeError and no alerts.
 func (d *httpDecoder) decode(body []byte) ([]*alert, error) {
-	d.data, d.pos, d.n = body, 0, 0
-	defer func() { d.data = nil }()
+	d.data, d.pos, d.n, d.sawText = body, 0, 0, false
+	if d.location == nil {
+		d.location = time.Local
+	}
+	if d.received.IsZero() {
+		d.received = time.Now()
+	}
+	defer func() { d.data, d.received = nil, time.Time{} }()
 	if err := d.decodeAlerts(); err != nil {
 		d.n = 0
 		return nil, err
@@ -64,14 +82,18 @@ func (d *httpDecoder) decodeAlerts() error {
 			if d.data[d.pos] != '{' {
 				return d.errorAt(d.pos, "", "want the next alert object ('{') after an alert")
 			}
-			if err := d.decodeAlert(d.nextAlert()); err != nil {
+			a, err := d.nextAlert()
+			if err != nil {
+				return err
+			}
+			if err := d.decodeAlert(a); err != nil {
 				return err
 			}
 			d.skipSpace()
 		}
 		return nil
 	}
-	return d.errorAt(d.pos, "", "not a JSON alert; Falco sends JSON only with json_output: true in falco.yaml")
+	return d.decodeText() // Falco's default output (json_output: false)
 }
 
 func (d *httpDecoder) decodeArray() error {
@@ -84,7 +106,11 @@ func (d *httpDecoder) decodeArray() error {
 			if d.peek() != '{' {
 				return d.errorAt(d.pos, "", "want an alert object in the array")
 			}
-			if err := d.decodeAlert(d.nextAlert()); err != nil {
+			a, err := d.nextAlert()
+			if err != nil {
+				return err
+			}
+			if err := d.decodeAlert(a); err != nil {
 				return err
 			}
 			d.skipSpace()
@@ -106,15 +132,19 @@ func (d *httpDecoder) decodeArray() error {
 	return nil
 }
 
-// nextAlert returns a reset alert for the next decoded one, reusing earlier ones.
-func (d *httpDecoder) nextAlert() *alert {
+// nextAlert returns a reset alert for the next decoded one, reusing earlier ones, or an error
+// once the body holds more than maxAlerts: decoded alerts cost far more memory than their bytes.
+func (d *httpDecoder) nextAlert() (*alert, error) {
+	if d.maxAlerts > 0 && d.n >= d.maxAlerts {
+		return nil, &tooManyAlertsError{max: d.maxAlerts}
+	}
 	if d.n == len(d.alerts) {
 		d.alerts = append(d.alerts, &alert{Fields: make([]field, 0, 32)})
 	}
 	a := d.alerts[d.n]
 	d.n++
 	a.reset()
-	return a
+	return a, nil
 }
 
 // decodeAlert decodes one alert object; d.pos is at its '{'.

@@ -312,8 +312,11 @@ func TestDecodeRejects(t *testing.T) {
 	}{
 		{"empty body", "", 1, "", "empty body"},
 		{"whitespace only", " \n ", 2, "", "empty body"},
-		{"Falco's text output (json_output: false)", "10:11:12.123456789: Notice A shell was spawned", 1, "", "json_output: true"},
-		{"a JSON string", `"alert"`, 1, "", "not a JSON alert"},
+		{"neither JSON nor Falco's text output", "hello world", 1, "", "json_output: true"},
+		{"a JSON string", `"alert"`, 1, "", "json_output: true"},
+		{"text output with an unknown priority", "10:11:12.123456789: Severe A shell was spawned", 1, "", "unknown priority"},
+		{"text output with a bad clock", "25:11:12.1: Notice A shell", 1, "", "not Falco's time"},
+		{"text output, second line bad", "10:11:12.1: Notice a\n10:11:12.2 Notice b\n", 2, "", "json_output: true"},
 		{"missing rule", `{"priority":"Notice","time":"2025-05-04T10:11:12Z"}`, 1, "rule", "missing"},
 		{"missing priority", `{"rule":"r","time":"2025-05-04T10:11:12Z"}`, 1, "priority", "missing"},
 		{"missing time", `{"rule":"r","priority":"Notice"}`, 1, "time", "missing"},
@@ -392,7 +395,13 @@ func FuzzDecodeHTTPBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var d httpDecoder
 		alerts, err := d.decode(body)
-		if err != nil {
+		if err == nil && d.sawText {
+			for _, a := range alerts {
+				requireValidUTF8(t, a)
+				require.Equal(t, textOutputRule, a.Rule)
+				require.True(t, a.Priority.valid())
+			}
+		} else if err != nil {
 			de, ok := err.(*decodeError)
 			require.True(t, ok, "%T %v", err, err)
 			require.GreaterOrEqual(t, de.Line, 1)
@@ -425,6 +434,7 @@ func newFuzzHandler(tb testing.TB) *httpTransport {
 	tr, err := newHTTPTransport(&HTTPConfig{}, r)
 	require.NoError(tb, err)
 	tr.maxBody = 1 << 20
+	tr.limits = newIngestLimits(defaultHTTPMaxConcurrent, tr.maxBody)
 	return tr
 }
 
