@@ -202,7 +202,7 @@ func (t *httpTransport) handleAlerts(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if req.ContentLength > t.maxBody {
-		t.refuse(w, req, http.StatusRequestEntityTooLarge, reasonTooLarge, errorBody{Error: t.tooLarge()})
+		t.refuseUnread(w, req, http.StatusRequestEntityTooLarge, reasonTooLarge, errorBody{Error: t.tooLarge()})
 		return
 	}
 	st := t.states.Get().(*httpRequestState)
@@ -214,11 +214,11 @@ func (t *httpTransport) handleAlerts(w http.ResponseWriter, req *http.Request) {
 	if err != nil {
 		switch _, tooLarge := errors.AsType[*http.MaxBytesError](err); {
 		case tooLarge:
-			t.refuse(w, req, http.StatusRequestEntityTooLarge, reasonTooLarge, errorBody{Error: t.tooLarge()})
+			t.refuseUnread(w, req, http.StatusRequestEntityTooLarge, reasonTooLarge, errorBody{Error: t.tooLarge()})
 		case errors.Is(err, errBusy):
-			t.refuse(w, req, http.StatusServiceUnavailable, reasonBusy, errorBody{Error: err.Error()})
+			t.refuseUnread(w, req, http.StatusServiceUnavailable, reasonBusy, errorBody{Error: err.Error()})
 		default:
-			t.refuse(w, req, http.StatusBadRequest, reasonReadFailed, errorBody{Error: "reading the body: " + err.Error()})
+			t.refuseUnread(w, req, http.StatusBadRequest, reasonReadFailed, errorBody{Error: "reading the body: " + err.Error()})
 		}
 		return
 	}

@@ -31,6 +31,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/extension/extensionauth"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/otelcol-falco/otelcol-falco/internal/falcoemu"
@@ -45,9 +46,10 @@ type httpFixture struct {
 }
 
 type httpOptions struct {
-	next   consumer.Logs
-	host   component.Host
-	config func(*HTTPConfig)
+	next     consumer.Logs
+	host     component.Host
+	config   func(*HTTPConfig)
+	settings *receiver.Settings // receivertest's nop settings when nil
 }
 
 func startHTTPReceiver(t testing.TB, opts httpOptions) *httpFixture {
@@ -67,7 +69,11 @@ func startHTTPReceiver(t testing.TB, opts httpOptions) *httpFixture {
 	if opts.host == nil {
 		opts.host = componenttest.NewNopHost()
 	}
-	rcv, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, opts.next)
+	set := receivertest.NewNopSettings(metadata.Type)
+	if opts.settings != nil {
+		set = *opts.settings
+	}
+	rcv, err := NewFactory().CreateLogs(context.Background(), set, cfg, opts.next)
 	require.NoError(t, err)
 	require.NoError(t, rcv.Start(context.Background(), opts.host))
 	t.Cleanup(func() { require.NoError(t, rcv.Shutdown(context.Background())) })
@@ -420,7 +426,24 @@ func TestLoadHTTPConfig(t *testing.T) {
 		require.NoError(t, cfg.Validate())
 		assert.False(t, cfg.GRPC.HasValue())
 		require.True(t, cfg.HTTP.HasValue())
-		assert.Equal(t, "0.0.0.0:2801", cfg.HTTP.Get().ServerConfig.NetAddr.Endpoint)
+		h := cfg.HTTP.Get()
+		assert.Equal(t, "0.0.0.0:2801", h.ServerConfig.NetAddr.Endpoint)
+		// The memory bounds of a node agent (README, "Limits").
+		assert.Equal(t, int64(4<<20), h.ServerConfig.MaxRequestBodySize)
+		assert.Equal(t, 5*time.Second, h.ServerConfig.ReadHeaderTimeout)
+		assert.Equal(t, 10*time.Second, h.ServerConfig.ReadTimeout)
+		assert.Equal(t, 2000, h.MaxAlertsPerRequest)
+		assert.Equal(t, 4, h.MaxConcurrentRequests)
+		assert.Equal(t, 1024, h.MaxConnections)
+	})
+	t.Run("limits below 1", func(t *testing.T) {
+		cfg := loadConfig(t, "http_defaults")
+		h := cfg.HTTP.Get()
+		h.MaxAlertsPerRequest, h.MaxConcurrentRequests, h.MaxConnections = 0, -1, 0
+		err := cfg.Validate()
+		for _, name := range []string{"max_alerts_per_request", "max_concurrent_requests", "max_connections"} {
+			assert.ErrorContains(t, err, "http."+name+" must be at least 1")
+		}
 	})
 	t.Run("TLS, mTLS, auth and a body limit", func(t *testing.T) {
 		cfg := loadConfig(t, "http_full")

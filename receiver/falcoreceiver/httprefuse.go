@@ -105,6 +105,14 @@ func (t *httpTransport) refuse(w http.ResponseWriter, req *http.Request, status 
 		zap.String("path", req.URL.Path), zap.String("error", body.Error))
 }
 
+// refuseUnread refuses a request whose body was not read to its end and closes the connection:
+// net/http would otherwise read up to 256 KiB of the rest before answering, waiting on a
+// stalled sender until read_timeout.
+func (t *httpTransport) refuseUnread(w http.ResponseWriter, req *http.Request, status int, reason string, body errorBody) {
+	w.Header().Set("Connection", "close")
+	t.refuse(w, req, status, reason, body)
+}
+
 func (t *httpTransport) countRefusal(reason, remote string, fields ...zap.Field) {
 	t.r.telemetry.FalcoReceiverRefusedRequests.Add(context.Background(), 1,
 		metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reason))))
