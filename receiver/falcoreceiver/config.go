@@ -62,8 +62,9 @@ type HTTPConfig struct {
 	// MaxAlertsPerRequest bounds the alerts of one request (413 beyond it): a decoded alert
 	// costs several KB however few bytes it had in the body.
 	MaxAlertsPerRequest int `mapstructure:"max_alerts_per_request"`
-	// MaxConcurrentRequests bounds the requests decoded and delivered at once; together with
-	// max_request_body_size it also sizes the memory for bodies being read.
+	// MaxConcurrentRequests bounds the batches (bodies over 16 KiB) decoded and delivered at
+	// once; with max_request_body_size it also sizes the memory for bodies being read. Small
+	// requests (Falco's single alerts) have their own slots and never wait behind batches.
 	MaxConcurrentRequests int `mapstructure:"max_concurrent_requests"`
 	// MaxConnections bounds the open connections; further ones are closed at once.
 	MaxConnections int `mapstructure:"max_connections"`

@@ -69,13 +69,13 @@ func defaultGRPCConfig() GRPCConfig {
 }
 
 // HTTP defaults sized for a node agent with a 256Mi limit (GOMEMLIMIT=200MiB): at most
-// 4 × 4 MiB of bodies and 4 × 2000 decoded alerts in memory at once (~60 MiB at worst), and
-// 1024 connections (~20 KiB each). Falco POSTs one ~1-2 KB alert in milliseconds, so the
-// timeouts only ever cut stalled or trickling senders. README.md explains each.
+// 2 batches of up to 8 MiB and 5000 alerts (~25 MiB each decoded) and 16 MiB of bodies being
+// read at once, and 1024 connections (~36 KiB each at most). Falco POSTs one ~1-2 KB alert in
+// milliseconds, so the timeouts only cut stalled or trickling senders. README.md explains each.
 const (
-	defaultHTTPMaxBody           = 4 << 20
-	defaultHTTPMaxAlerts         = 2000
-	defaultHTTPMaxConcurrent     = 4
+	defaultHTTPMaxBody           = 8 << 20
+	defaultHTTPMaxAlerts         = 5000
+	defaultHTTPMaxConcurrent     = 2
 	defaultHTTPMaxConnections    = 1024
 	defaultHTTPReadHeaderTimeout = 5 * time.Second
 	defaultHTTPReadTimeout       = 10 * time.Second

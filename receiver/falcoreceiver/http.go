@@ -223,11 +223,12 @@ func (t *httpTransport) handleAlerts(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	// Decoded alerts and their logs cost several times the body: only so many at once.
-	if !t.limits.acquire(req.Context()) {
+	release := t.limits.acquire(req.Context(), len(body))
+	if release == nil {
 		t.refuse(w, req, http.StatusServiceUnavailable, reasonBusy, errorBody{Error: errBusy.Error()})
 		return
 	}
-	defer t.limits.release()
+	defer release()
 	received := time.Now()
 	st.dec.received = received
 	alerts, err := st.dec.decode(body)

@@ -429,11 +429,11 @@ func TestLoadHTTPConfig(t *testing.T) {
 		h := cfg.HTTP.Get()
 		assert.Equal(t, "0.0.0.0:2801", h.ServerConfig.NetAddr.Endpoint)
 		// The memory bounds of a node agent (README, "Limits").
-		assert.Equal(t, int64(4<<20), h.ServerConfig.MaxRequestBodySize)
+		assert.Equal(t, int64(8<<20), h.ServerConfig.MaxRequestBodySize)
 		assert.Equal(t, 5*time.Second, h.ServerConfig.ReadHeaderTimeout)
 		assert.Equal(t, 10*time.Second, h.ServerConfig.ReadTimeout)
-		assert.Equal(t, 2000, h.MaxAlertsPerRequest)
-		assert.Equal(t, 4, h.MaxConcurrentRequests)
+		assert.Equal(t, 5000, h.MaxAlertsPerRequest)
+		assert.Equal(t, 2, h.MaxConcurrentRequests)
 		assert.Equal(t, 1024, h.MaxConnections)
 	})
 	t.Run("limits below 1", func(t *testing.T) {

@@ -4,10 +4,12 @@
 package falcoreceiver // import "github.com/otelcol-falco/otelcol-falco/receiver/falcoreceiver"
 
 // The memory bounds of the HTTP endpoint. Whatever senders do, the endpoint holds at most:
-// max_connections connections, each with a small body allowance; bodies beyond that allowance
-// within one shared budget (max_concurrent_requests × max_request_body_size); and
-// max_concurrent_requests requests decoded and delivered at once, each of at most
-// max_alerts_per_request alerts. Stalled headers and bodies are cut by the server's timeouts.
+// max_connections connections, each with a small body allowance (freeBodyBytes); bodies beyond
+// that allowance within one shared budget (max_concurrent_requests × max_request_body_size);
+// max_concurrent_requests batches (bodies over the allowance) decoded and delivered at once,
+// each of at most max_alerts_per_request alerts; and smallRequestSlots small requests (Falco's
+// single alerts), which so never queue behind batches. Stalled headers and bodies are cut by the
+// server's timeouts.
 
 import (
 	"context"
@@ -24,9 +26,12 @@ const (
 	// freeBodyBytes is what any request may read without drawing on the shared body budget:
 	// Falco's single-alert POSTs (1-2 KB) never wait for or fail on the budget.
 	freeBodyBytes = 16 << 10
-	// admissionWait is how long a decoded body waits for a delivery slot before the answer is
+	// admissionWait is how long a read body waits for a delivery slot before the answer is
 	// 503: short enough that a sender is answered well within a second.
 	admissionWait = 500 * time.Millisecond
+	// smallRequestSlots is how many small requests are decoded and delivered at once. At most
+	// ~260 tiny alerts fit in freeBodyBytes (~3 KB each decoded): ~13 MiB for all slots.
+	smallRequestSlots = 16
 )
 
 // errBusy is a request refused because the endpoint's memory bounds are reached.
@@ -35,11 +40,12 @@ var errBusy = errors.New("the receiver is at its memory bound for requests in pr
 // ingestLimits are the endpoint's shared memory bounds.
 type ingestLimits struct {
 	bodyBudget atomic.Int64  // body bytes beyond freeBodyBytes that may still be read
-	slots      chan struct{} // requests decoded and delivered at once
+	slots      chan struct{} // batches decoded and delivered at once
+	smallSlots chan struct{} // small requests decoded and delivered at once
 }
 
 func newIngestLimits(concurrent int, maxBody int64) *ingestLimits {
-	l := &ingestLimits{slots: make(chan struct{}, concurrent)}
+	l := &ingestLimits{slots: make(chan struct{}, concurrent), smallSlots: make(chan struct{}, smallRequestSlots)}
 	l.bodyBudget.Store(int64(concurrent) * maxBody)
 	return l
 }
@@ -55,25 +61,31 @@ func (l *ingestLimits) reserve(n int64) bool {
 
 func (l *ingestLimits) unreserve(n int64) { l.bodyBudget.Add(n) }
 
-// acquire waits up to admissionWait for a delivery slot.
-func (l *ingestLimits) acquire(ctx context.Context) bool {
+// acquire waits up to admissionWait for a delivery slot for a body of n bytes and returns its
+// release, or nil.
+func (l *ingestLimits) acquire(ctx context.Context, n int) (release func()) {
+	slots, release := l.slots, l.releaseBatch
+	if n <= freeBodyBytes {
+		slots, release = l.smallSlots, l.releaseSmall
+	}
 	select {
-	case l.slots <- struct{}{}:
-		return true
+	case slots <- struct{}{}:
+		return release
 	default:
 	}
 	timer := time.NewTimer(admissionWait)
 	defer timer.Stop()
 	select {
-	case l.slots <- struct{}{}:
-		return true
+	case slots <- struct{}{}:
+		return release
 	case <-timer.C:
 	case <-ctx.Done():
 	}
-	return false
+	return nil
 }
 
-func (l *ingestLimits) release() { <-l.slots }
+func (l *ingestLimits) releaseBatch() { <-l.slots }
+func (l *ingestLimits) releaseSmall() { <-l.smallSlots }
 
 // readBody reads the whole body into buf. Bytes beyond freeBodyBytes are reserved from the
 // shared budget before they are read: up front for a declared length, in growing steps for a
