@@ -62,8 +62,8 @@ func TestPoisonedAlertCostsNoOtherAlert(t *testing.T) {
 	require.NotEqual(t, plog.LogRecord{}, poisoned)
 	attrs := poisoned.Attributes().AsRaw()
 	assert.Equal(t, []any{"nginx\uFFFD", "busybox"}, attrs["ka.req.pod.containers.image"])
-	assert.Equal(t, `{"name":"web\uFFFD"}`, attrs["jevt.value[/requestObject/metadata]"])
-	assert.Equal(t, "cat \uFFFD(", attrs["proc.cmdline"])
+	assert.Equal(t, "{\"name\":\"web\uFFFD\"}", attrs["jevt.value[/requestObject/metadata]"])
+	assert.Equal(t, "cat \uFFFD(", attrs["process.command_line"], "%v", attrs) // falcolabel's name for proc.cmdline
 }
 
 // poisonedAlert is a k8s audit alert from a sender that does not clean its strings.
