@@ -68,14 +68,15 @@ func defaultGRPCConfig() GRPCConfig {
 	return GRPCConfig{ClientConfig: client, PollInterval: defaultPollInterval, Backoff: backoff}
 }
 
-// HTTP defaults sized for a node agent with a 256Mi limit (GOMEMLIMIT=200MiB): at most
-// 2 batches of up to 8 MiB and 5000 alerts (~25 MiB each decoded) and 16 MiB of bodies being
-// read at once, and 1024 connections (~36 KiB each at most). Falco POSTs one ~1-2 KB alert in
-// milliseconds, so the timeouts only cut stalled or trickling senders. README.md explains each.
+// HTTP defaults sized for a node agent with a 256Mi limit (GOMEMLIMIT=200MiB), whose queue and
+// export to the gateway take ~60 MiB of their own under load: one batch of up to 8 MiB and 5000
+// alerts (~25 MiB decoded) at a time, 16 MiB of bodies being read, and 1024 connections
+// (~36 KiB each at most). Falco POSTs one ~1-2 KB alert in milliseconds, so the timeouts only
+// cut stalled or trickling senders. README.md explains each.
 const (
 	defaultHTTPMaxBody           = 8 << 20
 	defaultHTTPMaxAlerts         = 5000
-	defaultHTTPMaxConcurrent     = 2
+	defaultHTTPMaxConcurrent     = 1
 	defaultHTTPMaxConnections    = 1024
 	defaultHTTPReadHeaderTimeout = 5 * time.Second
 	defaultHTTPReadTimeout       = 10 * time.Second

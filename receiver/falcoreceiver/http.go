@@ -40,7 +40,10 @@ const (
 	// Request buffers beyond these sizes are not pooled, so one large batch does not keep its
 	// memory for the single-alert requests that follow.
 	maxPooledBody   = 1 << 20
-	maxPooledAlerts = 4096
+	maxPooledAlerts = 1024
+
+	// deliveryChunk is the most alerts handed to the pipeline at once (see deliver).
+	deliveryChunk = 1000
 )
 
 // httpTransport accepts the POSTs of Falco's http_output (and batches from other senders) and
@@ -242,22 +245,33 @@ func (t *httpTransport) handleAlerts(w http.ResponseWriter, req *http.Request) {
 	t.deliver(w, req, alerts, received)
 }
 
-// deliver hands alerts to the pipeline and answers with its verdict.
+// deliver hands alerts to the pipeline, deliveryChunk at a time, and answers with its verdict.
+// Parts keep the pipeline's unit of work small: a single alert from Falco waits behind one
+// part's write to the disk queue, not behind a whole batch's.
 func (t *httpTransport) deliver(w http.ResponseWriter, req *http.Request, alerts []*alert, received time.Time) {
-	err := t.r.consumeAlerts(req.Context(), t.obsrep, alerts, received)
-	switch {
-	case err == nil:
-		w.WriteHeader(http.StatusOK)
-	case consumererror.IsPermanent(err):
-		// The alerts were counted; a retry would count them twice. 500 is not retryable in OTLP.
-		t.logger.Error("the pipeline permanently refused Falco alerts", zap.Int("alerts", len(alerts)), zap.Error(err))
-		t.refuse(w, req, http.StatusInternalServerError, reasonPipelineFailed,
-			errorBody{Error: "the pipeline refused the alerts permanently: " + err.Error()})
-	default:
-		// Nothing was counted: the sender may retry without counting twice.
-		t.refuse(w, req, http.StatusServiceUnavailable, reasonPipelineRefused,
-			errorBody{Error: "the pipeline is not accepting data, retry later: " + err.Error()})
+	var permanent error
+	for start := 0; start < len(alerts); start += deliveryChunk {
+		part := alerts[start:min(start+deliveryChunk, len(alerts))]
+		err := t.r.consumeAlerts(req.Context(), t.obsrep, part, received)
+		switch {
+		case err == nil:
+		case consumererror.IsPermanent(err):
+			// The part was counted; a retry would count it twice. The other parts go on.
+			t.logger.Error("the pipeline permanently refused Falco alerts", zap.Int("alerts", len(part)), zap.Error(err))
+			permanent = err
+		default:
+			// This part and the rest were not counted; the earlier parts were delivered.
+			t.refuse(w, req, http.StatusServiceUnavailable, reasonPipelineRefused, errorBody{Accepted: start,
+				Error: fmt.Sprintf("the pipeline is not accepting data, retry later (the first %d alerts of the request were accepted): %v", start, err)})
+			return
+		}
 	}
+	if permanent != nil { // 500 is not retryable in OTLP
+		t.refuse(w, req, http.StatusInternalServerError, reasonPipelineFailed,
+			errorBody{Error: "the pipeline refused alerts permanently: " + permanent.Error()})
+		return
+	}
+	w.WriteHeader(http.StatusOK)
 }
 
 // adviseJSONOutput tells, once an hour per sender, that Falco's JSON output carries more.
@@ -297,9 +311,10 @@ func (t *httpTransport) release(st *httpRequestState) {
 
 // errorBody is every error answer: what went wrong and, for a malformed alert, where.
 type errorBody struct {
-	Error string `json:"error"`
-	Line  int    `json:"line,omitempty"`
-	Field string `json:"field,omitempty"`
+	Error    string `json:"error"`
+	Line     int    `json:"line,omitempty"`
+	Field    string `json:"field,omitempty"`
+	Accepted int    `json:"accepted,omitempty"` // alerts of a refused batch delivered before the refusal
 }
 
 func writeError(w http.ResponseWriter, status int, body errorBody) {

@@ -433,7 +433,7 @@ func TestLoadHTTPConfig(t *testing.T) {
 		assert.Equal(t, 5*time.Second, h.ServerConfig.ReadHeaderTimeout)
 		assert.Equal(t, 10*time.Second, h.ServerConfig.ReadTimeout)
 		assert.Equal(t, 5000, h.MaxAlertsPerRequest)
-		assert.Equal(t, 2, h.MaxConcurrentRequests)
+		assert.Equal(t, 1, h.MaxConcurrentRequests)
 		assert.Equal(t, 1024, h.MaxConnections)
 	})
 	t.Run("limits below 1", func(t *testing.T) {

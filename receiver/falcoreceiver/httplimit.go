@@ -5,7 +5,7 @@ package falcoreceiver // import "github.com/otelcol-falco/otelcol-falco/receiver
 
 // The memory bounds of the HTTP endpoint. Whatever senders do, the endpoint holds at most:
 // max_connections connections, each with a small body allowance (freeBodyBytes); bodies beyond
-// that allowance within one shared budget (max_concurrent_requests × max_request_body_size);
+// that allowance within one shared budget ((max_concurrent_requests+1) × max_request_body_size);
 // max_concurrent_requests batches (bodies over the allowance) decoded and delivered at once,
 // each of at most max_alerts_per_request alerts; and smallRequestSlots small requests (Falco's
 // single alerts), which so never queue behind batches. Stalled headers and bodies are cut by the
@@ -44,9 +44,10 @@ type ingestLimits struct {
 	smallSlots chan struct{} // small requests decoded and delivered at once
 }
 
+// newIngestLimits sizes the body budget for the batches being decoded plus one being read.
 func newIngestLimits(concurrent int, maxBody int64) *ingestLimits {
 	l := &ingestLimits{slots: make(chan struct{}, concurrent), smallSlots: make(chan struct{}, smallRequestSlots)}
-	l.bodyBudget.Store(int64(concurrent) * maxBody)
+	l.bodyBudget.Store(int64(concurrent+1) * maxBody)
 	return l
 }
 
@@ -99,8 +100,8 @@ func (l *ingestLimits) readBody(req *http.Request, buf []byte, maxBody int64) (b
 		}
 		reserved, limit = want, want+freeBodyBytes
 	}
-	if n := min(max(req.ContentLength, 0), limit, maxPooledBody); n > int64(cap(buf)) {
-		buf = make([]byte, 0, n)
+	if req.ContentLength > int64(cap(buf)) { // exactly the declared size (and room to see EOF)
+		buf = make([]byte, 0, min(req.ContentLength, limit)+512)
 	}
 	for {
 		if int64(len(buf)) >= limit { // draw more of the budget: as much again, up to the body limit
