@@ -42,12 +42,16 @@ type ingestLimits struct {
 	bodyBudget atomic.Int64  // body bytes beyond freeBodyBytes that may still be read
 	slots      chan struct{} // batches decoded and delivered at once
 	smallSlots chan struct{} // small requests decoded and delivered at once
+	// The releases acquire returns, made once: a method value per request would allocate.
+	releaseBatchFn, releaseSmallFn func()
 }
 
 // newIngestLimits sizes the body budget for the batches being decoded plus one being read.
 func newIngestLimits(concurrent int, maxBody int64) *ingestLimits {
 	l := &ingestLimits{slots: make(chan struct{}, concurrent), smallSlots: make(chan struct{}, smallRequestSlots)}
 	l.bodyBudget.Store(int64(concurrent+1) * maxBody)
+	l.releaseBatchFn = func() { <-l.slots }
+	l.releaseSmallFn = func() { <-l.smallSlots }
 	return l
 }
 
@@ -65,9 +69,9 @@ func (l *ingestLimits) unreserve(n int64) { l.bodyBudget.Add(n) }
 // acquire waits up to admissionWait for a delivery slot for a body of n bytes and returns its
 // release, or nil.
 func (l *ingestLimits) acquire(ctx context.Context, n int) (release func()) {
-	slots, release := l.slots, l.releaseBatch
+	slots, release := l.slots, l.releaseBatchFn
 	if n <= freeBodyBytes {
-		slots, release = l.smallSlots, l.releaseSmall
+		slots, release = l.smallSlots, l.releaseSmallFn
 	}
 	select {
 	case slots <- struct{}{}:
@@ -85,8 +89,6 @@ func (l *ingestLimits) acquire(ctx context.Context, n int) (release func()) {
 	return nil
 }
 
-func (l *ingestLimits) releaseBatch() { <-l.slots }
-func (l *ingestLimits) releaseSmall() { <-l.smallSlots }
 
 // readBody reads the whole body into buf. Bytes beyond freeBodyBytes are reserved from the
 // shared budget before they are read: up front for a declared length, in growing steps for a
