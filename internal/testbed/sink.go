@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/klauspost/compress/zstd"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -33,7 +34,9 @@ type Sink struct {
 
 	total    atomic.Int64
 	requests atomic.Int64
+	rejected atomic.Int64 // requests refused for invalid UTF-8
 	down     atomic.Bool
+	strict   atomic.Bool // refuse requests with invalid UTF-8, as a real SIEM does
 	server   *http.Server
 	listener net.Listener
 }
@@ -96,6 +99,13 @@ func (s *Sink) Reopen(tb TB) {
 // SetUnavailable makes the sink answer 503 while on, as an overloaded SIEM intake does.
 func (s *Sink) SetUnavailable(on bool) { s.down.Store(on) }
 
+// RejectInvalidUTF8 makes the sink answer 400 to a whole request when any string in it is not
+// valid UTF-8, as SIEMs (and every protobuf library that checks proto3 strings) do.
+func (s *Sink) RejectInvalidUTF8(on bool) { s.strict.Store(on) }
+
+// RejectedRequests is the number of requests refused for invalid UTF-8.
+func (s *Sink) RejectedRequests() int64 { return s.rejected.Load() }
+
 // Count is the number of records received, duplicates included.
 func (s *Sink) Count() int64 { return s.total.Load() }
 
@@ -155,6 +165,13 @@ func (s *Sink) handleLogs(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
+	}
+	if s.strict.Load() {
+		if where := invalidUTF8(req.Logs()); where != "" {
+			s.rejected.Add(1)
+			http.Error(w, "invalid UTF-8 in "+where, http.StatusBadRequest)
+			return
+		}
 	}
 	s.record(req.Logs(), arrived)
 	w.Header().Set("Content-Type", "application/x-protobuf")
@@ -220,4 +237,67 @@ func readBody(r *http.Request) ([]byte, error) {
 		return nil, errors.New("unsupported Content-Encoding " + r.Header.Get("Content-Encoding"))
 	}
 	return io.ReadAll(reader)
+}
+
+// invalidUTF8 names the first string of logs that is not valid UTF-8, or returns "".
+func invalidUTF8(logs plog.Logs) string {
+	rls := logs.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		rl := rls.At(i)
+		if where := invalidInMap(rl.Resource().Attributes()); where != "" {
+			return "resource attribute " + where
+		}
+		for j := 0; j < rl.ScopeLogs().Len(); j++ {
+			sl := rl.ScopeLogs().At(j)
+			if !utf8.ValidString(sl.Scope().Name()) {
+				return "scope name"
+			}
+			lrs := sl.LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				lr := lrs.At(k)
+				switch {
+				case !utf8.ValidString(lr.SeverityText()), !utf8.ValidString(lr.EventName()):
+					return "severity text or event name"
+				case invalidInValue(lr.Body()) != "":
+					return "body"
+				}
+				if where := invalidInMap(lr.Attributes()); where != "" {
+					return "attribute " + where
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func invalidInMap(m pcommon.Map) (where string) {
+	m.Range(func(k string, v pcommon.Value) bool {
+		if !utf8.ValidString(k) {
+			where = "key"
+		} else if w := invalidInValue(v); w != "" {
+			where = k + w
+		}
+		return where == ""
+	})
+	return where
+}
+
+func invalidInValue(v pcommon.Value) string {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		if !utf8.ValidString(v.Str()) {
+			return " (string)"
+		}
+	case pcommon.ValueTypeMap:
+		if w := invalidInMap(v.Map()); w != "" {
+			return "." + w
+		}
+	case pcommon.ValueTypeSlice:
+		for i := 0; i < v.Slice().Len(); i++ {
+			if w := invalidInValue(v.Slice().At(i)); w != "" {
+				return "[]" + w
+			}
+		}
+	}
+	return ""
 }

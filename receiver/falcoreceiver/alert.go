@@ -15,6 +15,7 @@ type alert struct {
 	Priority priority
 	Rule     string
 	Output   string
+	Message  string // Falco's output without time and priority (json_include_message_property)
 	Source   string
 	Hostname string
 	Tags     []string
@@ -40,15 +41,19 @@ const (
 	kindInt
 	kindDouble
 	kindBool
+	kindList // a JSON array (Falco's list fields): List holds its items
 )
 
 // fieldValue keeps Falco's JSON types; over gRPC every value arrives as a string and is typed
-// through falcoFieldKinds so both transports give the same attributes.
+// through falcoFieldKinds so both transports give the same attributes. An integer beyond int64
+// (Falco's uint64 fields reach 2^64-1) is a string of its exact decimal digits: OpenTelemetry
+// has no unsigned type, a double would round it and a wrapped int64 would flip its sign.
 type fieldValue struct {
-	Kind   valueKind
 	Str    string
 	Int    int64
 	Double float64
+	List   []fieldValue // kindList only; items are scalars, nested JSON is kept as its text
+	Kind   valueKind
 	Bool   bool
 }
 

@@ -60,15 +60,34 @@ type HTTPConfig struct {
 	// and max_request_body_size.
 	ServerConfig confighttp.ServerConfig `mapstructure:",squash"`
 
+	// MaxAlertsPerRequest bounds the alerts of one request (413 beyond it): a decoded alert
+	// costs several KB however few bytes it had in the body.
+	MaxAlertsPerRequest int `mapstructure:"max_alerts_per_request"`
+	// MaxConcurrentRequests bounds the batches (bodies over 16 KiB) decoded and delivered at
+	// once; with max_request_body_size it also sizes the memory for bodies being read. Small
+	// requests (Falco's single alerts) have their own slots and never wait behind batches.
+	MaxConcurrentRequests int `mapstructure:"max_concurrent_requests"`
+	// MaxConnections bounds the open connections; further ones are closed at once.
+	MaxConnections int `mapstructure:"max_connections"`
+
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
 
 func (h *HTTPConfig) validate() error {
+	var errs []error
 	if h.ServerConfig.NetAddr.Endpoint == "" {
-		return errors.New(`http.endpoint: empty; use "0.0.0.0:2801" (falcosidekick's port)`)
+		errs = append(errs, errors.New(`http.endpoint: empty; use "0.0.0.0:2801" (falcosidekick's port)`))
 	}
-	return nil
+	for _, limit := range []struct {
+		name  string
+		value int
+	}{{"max_alerts_per_request", h.MaxAlertsPerRequest}, {"max_concurrent_requests", h.MaxConcurrentRequests}, {"max_connections", h.MaxConnections}} {
+		if limit.value < 1 {
+			errs = append(errs, fmt.Errorf("http.%s must be at least 1, got %d", limit.name, limit.value))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // FalcoMetricsConfig configures the scrape of Falco's webserver /metrics (Falco >= 0.38 with

@@ -69,7 +69,7 @@ func fillLogRecord(lr plog.LogRecord, a *alert, observed pcommon.Timestamp) {
 	}
 	lr.SetObservedTimestamp(observed)
 	lr.SetEventName(eventName)
-	lr.Body().SetStr(a.Output)
+	lr.Body().SetStr(alertBody(a))
 	if a.Priority.valid() {
 		lr.SetSeverityNumber(prioritySeverity[a.Priority])
 		lr.SetSeverityText(a.Priority.String())
@@ -139,6 +139,15 @@ func mitreAttrCount(tags []string) int {
 	return tactics + techniques
 }
 
+// alertBody is Falco's output, or its message when the output property is turned off
+// (json_include_output_property: false, which Falco's own falco.yaml suggests to save volume).
+func alertBody(a *alert) string {
+	if a.Output != "" {
+		return a.Output
+	}
+	return a.Message
+}
+
 func putField(attrs pcommon.Map, f *field) {
 	switch f.Value.Kind {
 	case kindInt:
@@ -147,7 +156,28 @@ func putField(attrs pcommon.Map, f *field) {
 		attrs.PutDouble(f.Key, f.Value.Double)
 	case kindBool:
 		attrs.PutBool(f.Key, f.Value.Bool)
+	case kindList:
+		putList(attrs.PutEmptySlice(f.Key), f.Value.List)
 	default:
 		attrs.PutStr(f.Key, f.Value.Str)
+	}
+}
+
+// putList writes a list field's items with their JSON types, so a SIEM sees a list of images,
+// not the text of a JSON array.
+func putList(s pcommon.Slice, items []fieldValue) {
+	s.EnsureCapacity(len(items))
+	for i := range items {
+		v := s.AppendEmpty()
+		switch it := &items[i]; it.Kind {
+		case kindInt:
+			v.SetInt(it.Int)
+		case kindDouble:
+			v.SetDouble(it.Double)
+		case kindBool:
+			v.SetBool(it.Bool)
+		default:
+			v.SetStr(it.Str)
+		}
 	}
 }

@@ -178,6 +178,38 @@ func TestConvertEdgeShapes(t *testing.T) {
 			},
 		},
 		{
+			name: "list fields become typed slices; uint64 beyond int64 keeps its exact digits",
+			mutate: func(a *alert) {
+				a.Fields = []field{
+					{"ka.req.pod.containers.image", listValue(`["nginx:1.27","busybox"]`, stringValue("nginx:1.27"), stringValue("busybox"))},
+					{"ka.req.pod.host_port", listValue(`[8080]`, intValue(8080))},
+					{"flags", listValue(`[true,0.5]`, fieldValue{Kind: kindBool, Bool: true}, fieldValue{Kind: kindDouble, Double: 0.5})},
+					{"evt.arg.res", stringValue("18446744073709551615")},
+				}
+			},
+			check: func(t *testing.T, logs plog.Logs) {
+				attrs := firstRecord(logs).Attributes().AsRaw()
+				assert.Equal(t, []any{"nginx:1.27", "busybox"}, attrs["ka.req.pod.containers.image"])
+				assert.Equal(t, []any{int64(8080)}, attrs["ka.req.pod.host_port"])
+				assert.Equal(t, []any{true, 0.5}, attrs["flags"])
+				assert.Equal(t, "18446744073709551615", attrs["evt.arg.res"])
+			},
+		},
+		{
+			name:   "message is the body when Falco leaves output out",
+			mutate: func(a *alert) { a.Output, a.Message = "", "A shell was spawned in a container" },
+			check: func(t *testing.T, logs plog.Logs) {
+				assert.Equal(t, "A shell was spawned in a container", firstRecord(logs).Body().Str())
+			},
+		},
+		{
+			name:   "output wins over message when Falco sends both",
+			mutate: func(a *alert) { a.Output, a.Message = "06:55:04.1: Notice A shell", "A shell" },
+			check: func(t *testing.T, logs plog.Logs) {
+				assert.Equal(t, "06:55:04.1: Notice A shell", firstRecord(logs).Body().Str())
+			},
+		},
+		{
 			name:   "an unknown priority keeps the record without a severity",
 			mutate: func(a *alert) { a.Priority = 9 },
 			check: func(t *testing.T, logs plog.Logs) {

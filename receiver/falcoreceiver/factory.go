@@ -72,10 +72,28 @@ func defaultGRPCConfig() GRPCConfig {
 	return GRPCConfig{ClientConfig: client, PollInterval: defaultPollInterval, Backoff: backoff}
 }
 
+// HTTP defaults sized for a node agent with a 256Mi limit (GOMEMLIMIT=200MiB), whose queue and
+// export to the gateway take ~60 MiB of their own under load: one batch of up to 8 MiB and 5000
+// alerts (~25 MiB decoded) at a time, 16 MiB of bodies being read, and 1024 connections
+// (~36 KiB each at most). Falco POSTs one ~1-2 KB alert in milliseconds, so the timeouts only
+// cut stalled or trickling senders. README.md explains each.
+const (
+	defaultHTTPMaxBody           = 8 << 20
+	defaultHTTPMaxAlerts         = 5000
+	defaultHTTPMaxConcurrent     = 1
+	defaultHTTPMaxConnections    = 1024
+	defaultHTTPReadHeaderTimeout = 5 * time.Second
+	defaultHTTPReadTimeout       = 10 * time.Second
+)
+
 func defaultHTTPConfig() HTTPConfig {
 	server := confighttp.NewDefaultServerConfig()
 	server.NetAddr.Endpoint = defaultHTTPEndpoint
-	return HTTPConfig{ServerConfig: server}
+	server.MaxRequestBodySize = defaultHTTPMaxBody
+	server.ReadHeaderTimeout = defaultHTTPReadHeaderTimeout
+	server.ReadTimeout = defaultHTTPReadTimeout
+	return HTTPConfig{ServerConfig: server, MaxAlertsPerRequest: defaultHTTPMaxAlerts,
+		MaxConcurrentRequests: defaultHTTPMaxConcurrent, MaxConnections: defaultHTTPMaxConnections}
 }
 
 func defaultMetricsConfig() MetricsConfig {

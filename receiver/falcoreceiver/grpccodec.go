@@ -81,7 +81,7 @@ func decodeResponse(b []byte, a *alert) error {
 				return fieldError(num, n)
 			}
 			b = b[n:]
-			s := bytesString(v)
+			s := validString(v)
 			switch num {
 			case respRule:
 				a.Rule = s
@@ -163,9 +163,9 @@ func decodeOutputField(b []byte, a *alert) error {
 		}
 		b = b[n:]
 		if num == 1 {
-			key = bytesString(v)
+			key = validString(v)
 		} else {
-			val = bytesString(v)
+			val = validString(v)
 		}
 	}
 	if val == noValue {

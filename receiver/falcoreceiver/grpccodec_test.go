@@ -196,11 +196,15 @@ func FuzzDecodeResponse(f *testing.F) {
 	f.Add([]byte{0x32, 0x03, 0x0a, 0x01, 'k'})
 	f.Add([]byte{0x0a, 0x06, 0x10, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Add([]byte{0x10, 0xc8, 0x01, 0x22, 0x01, 0xff})
+	f.Add(invalidUTF8Response(f))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var r outputs.Response
 		stockErr := proto.Unmarshal(b, &r)
 		var got alert
 		err := decodeResponse(slices.Clone(b), &got)
+		if err == nil {
+			requireValidUTF8(t, &got)
+		}
 		if stockErr != nil {
 			if err == nil && !strings.Contains(stockErr.Error(), "invalid UTF-8") && !hasFieldNumberAboveMax(b) {
 				t.Fatalf("stock refuses %x (%v), the codec accepts it", b, stockErr)
@@ -309,6 +313,40 @@ func repeatsTimeOrFieldKey(b []byte) bool {
 		keys[key] = true
 	}
 	return times > 1
+}
+
+// invalidUTF8Response is a response whose strings hold bytes that are not UTF-8, as a peer that
+// is not Falco (or a Falco bug) could send: the proto library would refuse it, we repair it.
+func invalidUTF8Response(tb testing.TB) []byte {
+	tb.Helper()
+	var b []byte
+	for _, f := range []struct {
+		num protowire.Number
+		val string
+	}{{respRule, "r\xff"}, {respOutput, "o\xc3("}, {respHostname, "h\xed\xa0\x80"}, {respTags, "t\x80"}, {respSource, "s\xff"}} {
+		b = protowire.AppendTag(b, f.num, protowire.BytesType)
+		b = protowire.AppendString(b, f.val)
+	}
+	var entry []byte
+	entry = protowire.AppendTag(entry, 1, protowire.BytesType)
+	entry = protowire.AppendString(entry, "k\xff")
+	entry = protowire.AppendTag(entry, 2, protowire.BytesType)
+	entry = protowire.AppendString(entry, "v\xfe\xfe")
+	b = protowire.AppendTag(b, respOutputFields, protowire.BytesType)
+	b = protowire.AppendBytes(b, entry)
+	return b
+}
+
+func TestCodecRepairsInvalidUTF8(t *testing.T) {
+	var a alert
+	require.NoError(t, decodeResponse(invalidUTF8Response(t), &a))
+	requireValidUTF8(t, &a)
+	assert.Equal(t, "r\uFFFD", a.Rule)
+	assert.Equal(t, "o\uFFFD(", a.Output)
+	assert.Equal(t, "h\uFFFD\uFFFD\uFFFD", a.Hostname) // an encoded surrogate is three bad bytes
+	assert.Equal(t, []string{"t\uFFFD"}, a.Tags)
+	assert.Equal(t, "s\uFFFD", a.Source)
+	assert.Equal(t, []field{{Key: "k\uFFFD", Value: stringValue("v\uFFFD\uFFFD")}}, a.Fields)
 }
 
 func BenchmarkDecodeResponse(b *testing.B) {

@@ -31,6 +31,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/extension/extensionauth"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/otelcol-falco/otelcol-falco/internal/falcoemu"
@@ -45,9 +46,10 @@ type httpFixture struct {
 }
 
 type httpOptions struct {
-	next   consumer.Logs
-	host   component.Host
-	config func(*HTTPConfig)
+	next     consumer.Logs
+	host     component.Host
+	config   func(*HTTPConfig)
+	settings *receiver.Settings // receivertest's nop settings when nil
 }
 
 func startHTTPReceiver(t testing.TB, opts httpOptions) *httpFixture {
@@ -67,7 +69,11 @@ func startHTTPReceiver(t testing.TB, opts httpOptions) *httpFixture {
 	if opts.host == nil {
 		opts.host = componenttest.NewNopHost()
 	}
-	rcv, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, opts.next)
+	set := receivertest.NewNopSettings(metadata.Type)
+	if opts.settings != nil {
+		set = *opts.settings
+	}
+	rcv, err := NewFactory().CreateLogs(context.Background(), set, cfg, opts.next)
 	require.NoError(t, err)
 	require.NoError(t, rcv.Start(context.Background(), opts.host))
 	t.Cleanup(func() { require.NoError(t, rcv.Shutdown(context.Background())) })
@@ -152,6 +158,8 @@ func TestHTTPAccepts(t *testing.T) {
 		{name: "NDJSON", path: "/v1/falco", body: ndjson(terminalShellJSON, minimalAlert, minimalAlert), header: map[string]string{"Content-Type": "application/x-ndjson"}, records: 3},
 		{name: "gzip", path: "/", body: gzipped(t, ndjson(terminalShellJSON, minimalAlert)), header: map[string]string{"Content-Encoding": "gzip"}, records: 2},
 		{name: "an empty array", path: "/", body: []byte("[]"), records: 0},
+		{name: "Falco's text output (json_output: false)", path: "/", body: []byte("10:11:12.123456789: Notice A shell was spawned | user=root\n"), header: map[string]string{"Content-Type": "text/plain"}, records: 1},
+		{name: "any other path, as falcosidekick's catch-all", path: "/falco/events", body: []byte(minimalAlert), records: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -221,7 +229,8 @@ func TestHTTPRejects(t *testing.T) {
 		field     string
 	}{
 		{name: "malformed JSON", body: []byte(`{"rule":`), status: http.StatusBadRequest, wantError: "no alert of this request was accepted", line: 1, field: "rule"},
-		{name: "Falco's text output", body: []byte("10:11:12.123456789: Notice A shell was spawned"), status: http.StatusBadRequest, wantError: "json_output: true", line: 1},
+		{name: "neither JSON nor Falco's text output", body: []byte("hello"), status: http.StatusBadRequest, wantError: "json_output: true", line: 1},
+		{name: "more alerts than max_alerts_per_request", body: ndjson(minimalAlert, minimalAlert, minimalAlert, minimalAlert), status: http.StatusRequestEntityTooLarge, wantError: "max_alerts_per_request (3)"},
 		{name: "empty body", body: nil, status: http.StatusBadRequest, wantError: "empty body", line: 1},
 		{name: "unknown priority on the second NDJSON line", body: ndjson(minimalAlert, strings.Replace(minimalAlert, "Warning", "Severe", 1)), status: http.StatusBadRequest, wantError: "unknown priority", line: 2, field: "priority"},
 		{name: "missing time", body: []byte(`{"rule":"r","priority":"Notice"}`), status: http.StatusBadRequest, wantError: "missing", line: 1, field: "time"},
@@ -232,12 +241,16 @@ func TestHTTPRejects(t *testing.T) {
 		{name: "GET on the alert path", method: http.MethodGet, path: "/", status: http.StatusMethodNotAllowed, wantError: "POST"},
 		{name: "PUT on /v1/falco", method: http.MethodPut, path: "/v1/falco", body: []byte(minimalAlert), status: http.StatusMethodNotAllowed, wantError: "POST"},
 		{name: "POST to /healthz", path: "/healthz", body: []byte(minimalAlert), status: http.StatusMethodNotAllowed},
-		{name: "unknown path", path: "/v1/logs", body: []byte(minimalAlert), status: http.StatusNotFound, wantError: "/v1/falco"},
+		{name: "GET on an unknown path", method: http.MethodGet, path: "/v1/logs", status: http.StatusNotFound, wantError: "POST Falco alerts to /"},
+		{name: "GET on /test", method: http.MethodGet, path: "/test", status: http.StatusMethodNotAllowed, wantError: "POST"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sink := &consumertest.LogsSink{}
-			f := startHTTPReceiver(t, httpOptions{next: sink, config: func(c *HTTPConfig) { c.ServerConfig.MaxRequestBodySize = 16 << 10 }})
+			f := startHTTPReceiver(t, httpOptions{next: sink, config: func(c *HTTPConfig) {
+				c.ServerConfig.MaxRequestBodySize = 16 << 10
+				c.MaxAlertsPerRequest = 3
+			}})
 			method, path := tt.method, tt.path
 			if method == "" {
 				method = http.MethodPost
@@ -413,7 +426,24 @@ func TestLoadHTTPConfig(t *testing.T) {
 		require.NoError(t, cfg.Validate())
 		assert.False(t, cfg.GRPC.HasValue())
 		require.True(t, cfg.HTTP.HasValue())
-		assert.Equal(t, "0.0.0.0:2801", cfg.HTTP.Get().ServerConfig.NetAddr.Endpoint)
+		h := cfg.HTTP.Get()
+		assert.Equal(t, "0.0.0.0:2801", h.ServerConfig.NetAddr.Endpoint)
+		// The memory bounds of a node agent (README, "Limits").
+		assert.Equal(t, int64(8<<20), h.ServerConfig.MaxRequestBodySize)
+		assert.Equal(t, 5*time.Second, h.ServerConfig.ReadHeaderTimeout)
+		assert.Equal(t, 10*time.Second, h.ServerConfig.ReadTimeout)
+		assert.Equal(t, 5000, h.MaxAlertsPerRequest)
+		assert.Equal(t, 1, h.MaxConcurrentRequests)
+		assert.Equal(t, 1024, h.MaxConnections)
+	})
+	t.Run("limits below 1", func(t *testing.T) {
+		cfg := loadConfig(t, "http_defaults")
+		h := cfg.HTTP.Get()
+		h.MaxAlertsPerRequest, h.MaxConcurrentRequests, h.MaxConnections = 0, -1, 0
+		err := cfg.Validate()
+		for _, name := range []string{"max_alerts_per_request", "max_concurrent_requests", "max_connections"} {
+			assert.ErrorContains(t, err, "http."+name+" must be at least 1")
+		}
 	})
 	t.Run("TLS, mTLS, auth and a body limit", func(t *testing.T) {
 		cfg := loadConfig(t, "http_full")

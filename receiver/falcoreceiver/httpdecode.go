@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // decodeError is a body the receiver rejects with 400: where (line), what (field) and why.
@@ -35,13 +36,31 @@ type httpDecoder struct {
 	keyBuf  []byte   // unescaping property names, so a value never overwrites its name
 	alerts  []*alert // alerts[:n] hold the current body's alerts; the rest wait for reuse
 	n       int
+
+	maxAlerts int            // alerts one body may hold (0: no limit)
+	received  time.Time      // when the body arrived: the date of a text alert's clock time
+	location  *time.Location // Falco's local time zone for text alerts (time.Local)
+	sawText   bool           // the body was Falco's text output
+}
+
+// tooManyAlertsError is a body with more alerts than max_alerts_per_request (413).
+type tooManyAlertsError struct{ max int }
+
+func (e *tooManyAlertsError) Error() string {
+	return fmt.Sprintf("more than max_alerts_per_request (%d) alerts in one request; send smaller batches", e.max)
 }
 
 // decode decodes body and returns its alerts, valid until the next call. A body is all or
 // nothing: on the first bad alert it returns a *decodeError and no alerts.
 func (d *httpDecoder) decode(body []byte) ([]*alert, error) {
-	d.data, d.pos, d.n = body, 0, 0
-	defer func() { d.data = nil }()
+	d.data, d.pos, d.n, d.sawText = body, 0, 0, false
+	if d.location == nil {
+		d.location = time.Local
+	}
+	if d.received.IsZero() {
+		d.received = time.Now()
+	}
+	defer func() { d.data, d.received = nil, time.Time{} }()
 	if err := d.decodeAlerts(); err != nil {
 		d.n = 0
 		return nil, err
@@ -63,14 +82,18 @@ func (d *httpDecoder) decodeAlerts() error {
 			if d.data[d.pos] != '{' {
 				return d.errorAt(d.pos, "", "want the next alert object ('{') after an alert")
 			}
-			if err := d.decodeAlert(d.nextAlert()); err != nil {
+			a, err := d.nextAlert()
+			if err != nil {
+				return err
+			}
+			if err := d.decodeAlert(a); err != nil {
 				return err
 			}
 			d.skipSpace()
 		}
 		return nil
 	}
-	return d.errorAt(d.pos, "", "not a JSON alert; Falco sends JSON only with json_output: true in falco.yaml")
+	return d.decodeText() // Falco's default output (json_output: false)
 }
 
 func (d *httpDecoder) decodeArray() error {
@@ -83,7 +106,11 @@ func (d *httpDecoder) decodeArray() error {
 			if d.peek() != '{' {
 				return d.errorAt(d.pos, "", "want an alert object in the array")
 			}
-			if err := d.decodeAlert(d.nextAlert()); err != nil {
+			a, err := d.nextAlert()
+			if err != nil {
+				return err
+			}
+			if err := d.decodeAlert(a); err != nil {
 				return err
 			}
 			d.skipSpace()
@@ -105,15 +132,19 @@ func (d *httpDecoder) decodeArray() error {
 	return nil
 }
 
-// nextAlert returns a reset alert for the next decoded one, reusing earlier ones.
-func (d *httpDecoder) nextAlert() *alert {
+// nextAlert returns a reset alert for the next decoded one, reusing earlier ones, or an error
+// once the body holds more than maxAlerts: decoded alerts cost far more memory than their bytes.
+func (d *httpDecoder) nextAlert() (*alert, error) {
+	if d.maxAlerts > 0 && d.n >= d.maxAlerts {
+		return nil, &tooManyAlertsError{max: d.maxAlerts}
+	}
 	if d.n == len(d.alerts) {
 		d.alerts = append(d.alerts, &alert{Fields: make([]field, 0, 32)})
 	}
 	a := d.alerts[d.n]
 	d.n++
 	a.reset()
-	return a
+	return a, nil
 }
 
 // decodeAlert decodes one alert object; d.pos is at its '{'.
@@ -135,6 +166,8 @@ func (d *httpDecoder) decodeAlert(a *alert) error {
 			err = d.decodeTime(a)
 		case "output":
 			err = d.optional(func() error { return d.stringInto(&a.Output) })
+		case "message":
+			err = d.optional(func() error { return d.stringInto(&a.Message) })
 		case "source":
 			err = d.optional(func() error { return d.stringInto(&a.Source) })
 		case "hostname":
@@ -146,7 +179,7 @@ func (d *httpDecoder) decodeAlert(a *alert) error {
 			a.Fields = a.Fields[:0]
 			err = d.optional(func() error { return d.decodeOutputFields(a) })
 		default:
-			// Properties this receiver does not map (message, uuid, ...) are checked and skipped;
+			// Properties this receiver does not map (uuid, ...) are checked and skipped;
 			// nested names reuse the key buffer, so the name is copied first for the error path.
 			name := string(key)
 			if err := d.skipValue(0); err != nil {
@@ -275,13 +308,75 @@ func (d *httpDecoder) fieldValue() (v fieldValue, keep bool, err error) {
 		return fieldValue{Kind: kindBool}, true, d.literal("false")
 	case c == 'n':
 		return v, false, d.literal("null")
-	case c == '{' || c == '[':
+	case c == '[':
+		v, err := d.list()
+		return v, err == nil, err
+	case c == '{':
 		if err := d.skipValue(0); err != nil {
 			return v, false, err
 		}
-		return stringValue(d.keep(d.data[at:d.pos])), true, nil
+		return stringValue(d.keepJSONText(at)), true, nil
 	}
 	return v, false, d.invalidValue()
+}
+
+// list decodes a JSON array (Falco's list fields, such as ka.req.pod.containers.image) into its
+// items; Str keeps the array's JSON text for the metric attribute of a list field.
+func (d *httpDecoder) list() (fieldValue, error) {
+	at := d.pos
+	if err := d.skipValue(0); err != nil { // checks the whole array before any item is kept
+		return fieldValue{}, err
+	}
+	end := d.pos
+	v := fieldValue{Kind: kindList, Str: d.keepJSONText(at)}
+	d.pos = at + 1
+	d.skipSpace()
+	if d.peek() == ']' {
+		d.pos = end
+		return v, nil
+	}
+	for {
+		itemAt := d.pos
+		var item fieldValue
+		switch c := d.peek(); {
+		case c == '"':
+			b, err := d.rawString(&d.scratch)
+			if err != nil {
+				return v, err
+			}
+			item = stringValue(d.keep(b))
+		case c == '-' || (c >= '0' && c <= '9'):
+			n, err := d.number()
+			if err != nil {
+				return v, err
+			}
+			item = n
+		case c == 't' || c == 'f':
+			item = fieldValue{Kind: kindBool, Bool: c == 't'}
+			_ = d.skipValue(0)
+		default: // null, nested arrays and objects: their JSON text
+			if err := d.skipValue(0); err != nil {
+				return v, err
+			}
+			item = stringValue(d.keepJSONText(itemAt))
+		}
+		v.List = append(v.List, item)
+		if done, err := d.afterArrayItem("the array"); done || err != nil {
+			d.pos = end
+			return v, err
+		}
+	}
+}
+
+// keepJSONText keeps the JSON text from offset at to d.pos. A string in it may hold bytes that
+// are not UTF-8; they become U+FFFD, as in every other string the receiver hands on.
+func (d *httpDecoder) keepJSONText(at int) string {
+	text := d.data[at:d.pos]
+	if utf8.Valid(text) {
+		return d.keep(text)
+	}
+	d.scratch = appendValidUTF8(d.scratch[:0], text)
+	return d.keep(d.scratch)
 }
 
 // named fills in the field of an error raised below the level that knows the field's name, so

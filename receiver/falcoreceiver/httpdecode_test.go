@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -50,6 +51,10 @@ func fieldMap(a *alert) map[string]fieldValue {
 }
 
 func intValue(n int64) fieldValue { return fieldValue{Kind: kindInt, Int: n} }
+
+func listValue(text string, items ...fieldValue) fieldValue {
+	return fieldValue{Kind: kindList, Str: text, List: items}
+}
 
 func TestDecodeTerminalShell(t *testing.T) {
 	a := decodeOne(t, terminalShellJSON)
@@ -142,13 +147,14 @@ func TestDecodeShapes(t *testing.T) {
 			},
 		},
 		{
-			name: "k8s audit alert with list fields and nested JSON kept as JSON text",
+			name: "k8s audit alert: list fields become lists, nested objects their JSON text",
 			body: `{"hostname":"falco-k8saudit-0","output":"10:11:12.000000000: Warning Pod started with privileged container (user=jane.doe@example.com pod=web ns=payments images=[\"nginx:1.27\",\"busybox\"])","output_fields":{"evt.time":1746353472000000000,"ka.req.pod.containers.image":["nginx:1.27","busybox"],"ka.resp.name":"web","ka.response.code":"201","ka.target.namespace":"payments","ka.user.name":"jane.doe@example.com","jevt.value[/requestObject/spec/volumes]":[{"hostPath":{"path":"/","type":""},"name":"host-root"}]},"priority":"Warning","rule":"Create Privileged Pod","source":"k8s_audit","tags":["T1610","k8s","maturity_stable"],"time":"2025-05-04T10:11:12.000000000Z"}`,
 			check: func(t *testing.T, a *alert) {
 				assert.Equal(t, "k8s_audit", a.Source)
 				fields := fieldMap(a)
-				assert.Equal(t, stringValue(`["nginx:1.27","busybox"]`), fields["ka.req.pod.containers.image"])
-				assert.Equal(t, stringValue(`[{"hostPath":{"path":"/","type":""},"name":"host-root"}]`), fields["jevt.value[/requestObject/spec/volumes]"])
+				assert.Equal(t, listValue(`["nginx:1.27","busybox"]`, stringValue("nginx:1.27"), stringValue("busybox")), fields["ka.req.pod.containers.image"])
+				assert.Equal(t, listValue(`[{"hostPath":{"path":"/","type":""},"name":"host-root"}]`,
+					stringValue(`{"hostPath":{"path":"/","type":""},"name":"host-root"}`)), fields["jevt.value[/requestObject/spec/volumes]"])
 				assert.Equal(t, stringValue("201"), fields["ka.response.code"])
 				assert.Contains(t, a.Output, `images=["nginx:1.27","busybox"]`)
 			},
@@ -164,11 +170,35 @@ func TestDecodeShapes(t *testing.T) {
 			},
 		},
 		{
-			name: "properties the receiver does not map are skipped",
+			name: "properties the receiver does not map are skipped; message is kept",
 			body: `{"uuid":"3f1c2a9e-0000-4000-8000-000000000000","message":"A shell was spawned","extra":{"a":[1,2,{"b":null}],"c":true},"rule":"r","priority":"Critical","time":"2025-05-04T10:11:12Z"}`,
 			check: func(t *testing.T, a *alert) {
 				assert.Equal(t, priorityCritical, a.Priority)
 				assert.Empty(t, a.Output)
+				assert.Equal(t, "A shell was spawned", a.Message)
+			},
+		},
+		{
+			name: "list fields of every item type (plugins, k8s audit)",
+			body: `{"rule":"r","priority":"Notice","time":"2025-05-04T10:11:12Z","output_fields":{"ka.req.pod.host_port":[8080, -1],"ka.req.pod.containers.privileged":[true,false],"ratios":[0.5],"empty":[],"mixed":["a",null,[1],{"k":"v"}]}}`,
+			check: func(t *testing.T, a *alert) {
+				assert.Equal(t, map[string]fieldValue{
+					"ka.req.pod.host_port":             listValue(`[8080, -1]`, intValue(8080), intValue(-1)),
+					"ka.req.pod.containers.privileged": listValue(`[true,false]`, fieldValue{Kind: kindBool, Bool: true}, fieldValue{Kind: kindBool}),
+					"ratios":                           listValue(`[0.5]`, fieldValue{Kind: kindDouble, Double: 0.5}),
+					"empty":                            listValue(`[]`),
+					"mixed":                            listValue(`["a",null,[1],{"k":"v"}]`, stringValue("a"), stringValue("null"), stringValue("[1]"), stringValue(`{"k":"v"}`)),
+				}, fieldMap(a))
+			},
+		},
+		{
+			name: "invalid UTF-8 inside nested JSON and lists is replaced",
+			body: "{\"rule\":\"r\",\"priority\":\"Notice\",\"time\":\"2025-05-04T10:11:12Z\",\"output_fields\":{\"obj\":{\"k\xff\":\"v\xc3\"},\"list\":[\"a\xfeb\",[\"\xff\"]]}}",
+			check: func(t *testing.T, a *alert) {
+				assert.Equal(t, map[string]fieldValue{
+					"obj":  stringValue("{\"k\uFFFD\":\"v\uFFFD\"}"),
+					"list": listValue("[\"a\uFFFDb\",[\"\uFFFD\"]]", stringValue("a\uFFFDb"), stringValue("[\"\uFFFD\"]")),
+				}, fieldMap(a))
 			},
 		},
 		{
@@ -282,8 +312,11 @@ func TestDecodeRejects(t *testing.T) {
 	}{
 		{"empty body", "", 1, "", "empty body"},
 		{"whitespace only", " \n ", 2, "", "empty body"},
-		{"Falco's text output (json_output: false)", "10:11:12.123456789: Notice A shell was spawned", 1, "", "json_output: true"},
-		{"a JSON string", `"alert"`, 1, "", "not a JSON alert"},
+		{"neither JSON nor Falco's text output", "hello world", 1, "", "json_output: true"},
+		{"a JSON string", `"alert"`, 1, "", "json_output: true"},
+		{"text output with an unknown priority", "10:11:12.123456789: Severe A shell was spawned", 1, "", "unknown priority"},
+		{"text output with a bad clock", "25:11:12.1: Notice A shell", 1, "", "not Falco's time"},
+		{"text output, second line bad", "10:11:12.1: Notice a\n10:11:12.2 Notice b\n", 2, "", "json_output: true"},
 		{"missing rule", `{"priority":"Notice","time":"2025-05-04T10:11:12Z"}`, 1, "rule", "missing"},
 		{"missing priority", `{"rule":"r","time":"2025-05-04T10:11:12Z"}`, 1, "priority", "missing"},
 		{"missing time", `{"rule":"r","priority":"Notice"}`, 1, "time", "missing"},
@@ -362,12 +395,21 @@ func FuzzDecodeHTTPBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var d httpDecoder
 		alerts, err := d.decode(body)
-		if err != nil {
+		if err == nil && d.sawText {
+			for _, a := range alerts {
+				requireValidUTF8(t, a)
+				require.Equal(t, textOutputRule, a.Rule)
+				require.True(t, a.Priority.valid())
+			}
+		} else if err != nil {
 			de, ok := err.(*decodeError)
 			require.True(t, ok, "%T %v", err, err)
 			require.GreaterOrEqual(t, de.Line, 1)
 			require.LessOrEqual(t, de.Line, 1+bytes.Count(body, []byte{'\n'}))
 		} else {
+			for _, a := range alerts {
+				requireValidUTF8(t, a)
+			}
 			checkAgainstEncodingJSON(t, body, alerts)
 		}
 
@@ -392,6 +434,7 @@ func newFuzzHandler(tb testing.TB) *httpTransport {
 	tr, err := newHTTPTransport(&HTTPConfig{}, r)
 	require.NoError(tb, err)
 	tr.maxBody = 1 << 20
+	tr.limits = newIngestLimits(defaultHTTPMaxConcurrent, tr.maxBody)
 	return tr
 }
 
@@ -479,11 +522,54 @@ func expectedFields(t *testing.T, raw json.RawMessage) map[string]fieldValue {
 			want[key] = fieldValue{Kind: kindBool, Bool: x}
 		case json.Number:
 			want[key] = numberValue(string(x))
-		default: // object or array: its JSON text
-			want[key] = stringValue(string(v))
+		case []any:
+			want[key] = expectedList(t, v)
+		default: // object: its JSON text
+			want[key] = stringValue(validText(v))
 		}
 	}
 	return want
+}
+
+// expectedList reads an array the way the receiver keeps a list field.
+func expectedList(t *testing.T, raw json.RawMessage) fieldValue {
+	var items []json.RawMessage
+	require.NoError(t, json.Unmarshal(raw, &items))
+	v := fieldValue{Kind: kindList, Str: validText(raw)}
+	for _, item := range items {
+		var val any
+		d := json.NewDecoder(bytes.NewReader(item))
+		d.UseNumber()
+		require.NoError(t, d.Decode(&val))
+		switch x := val.(type) {
+		case string:
+			v.List = append(v.List, stringValue(x))
+		case bool:
+			v.List = append(v.List, fieldValue{Kind: kindBool, Bool: x})
+		case json.Number:
+			v.List = append(v.List, numberValue(string(x)))
+		default:
+			v.List = append(v.List, stringValue(validText(item)))
+		}
+	}
+	return v
+}
+
+func validText(b []byte) string { return string(appendValidUTF8(nil, b)) }
+
+// requireValidUTF8 checks the receiver's promise that every string it hands on is UTF-8.
+func requireValidUTF8(t *testing.T, a *alert) {
+	t.Helper()
+	for _, s := range append([]string{a.Rule, a.Output, a.Message, a.Source, a.Hostname}, a.Tags...) {
+		require.True(t, utf8.ValidString(s), "%q", s)
+	}
+	for _, f := range a.Fields {
+		require.True(t, utf8.ValidString(f.Key), "key %q", f.Key)
+		require.True(t, utf8.ValidString(f.Value.Str), "%s: %q", f.Key, f.Value.Str)
+		for _, it := range f.Value.List {
+			require.True(t, utf8.ValidString(it.Str), "%s item %q", f.Key, it.Str)
+		}
+	}
 }
 
 func numberValue(text string) fieldValue {

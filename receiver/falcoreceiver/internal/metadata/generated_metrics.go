@@ -68,6 +68,72 @@ var MapAttributeFalcoPriority = map[string]AttributeFalcoPriority{
 	"debug":         AttributeFalcoPriorityDebug,
 }
 
+// AttributeReason specifies the value reason attribute.
+type AttributeReason int
+
+const (
+	_ AttributeReason = iota
+	AttributeReasonMalformed
+	AttributeReasonTooLarge
+	AttributeReasonTooManyAlerts
+	AttributeReasonReadFailed
+	AttributeReasonBusy
+	AttributeReasonTooManyConnections
+	AttributeReasonPipelineRefused
+	AttributeReasonPipelineFailed
+	AttributeReasonMethodNotAllowed
+	AttributeReasonNotFound
+	AttributeReasonUnauthorized
+	AttributeReasonBadRequest
+)
+
+// String returns the string representation of the AttributeReason.
+func (av AttributeReason) String() string {
+	switch av {
+	case AttributeReasonMalformed:
+		return "malformed"
+	case AttributeReasonTooLarge:
+		return "too_large"
+	case AttributeReasonTooManyAlerts:
+		return "too_many_alerts"
+	case AttributeReasonReadFailed:
+		return "read_failed"
+	case AttributeReasonBusy:
+		return "busy"
+	case AttributeReasonTooManyConnections:
+		return "too_many_connections"
+	case AttributeReasonPipelineRefused:
+		return "pipeline_refused"
+	case AttributeReasonPipelineFailed:
+		return "pipeline_failed"
+	case AttributeReasonMethodNotAllowed:
+		return "method_not_allowed"
+	case AttributeReasonNotFound:
+		return "not_found"
+	case AttributeReasonUnauthorized:
+		return "unauthorized"
+	case AttributeReasonBadRequest:
+		return "bad_request"
+	}
+	return ""
+}
+
+// MapAttributeReason is a helper map of string to AttributeReason attribute value.
+var MapAttributeReason = map[string]AttributeReason{
+	"malformed":            AttributeReasonMalformed,
+	"too_large":            AttributeReasonTooLarge,
+	"too_many_alerts":      AttributeReasonTooManyAlerts,
+	"read_failed":          AttributeReasonReadFailed,
+	"busy":                 AttributeReasonBusy,
+	"too_many_connections": AttributeReasonTooManyConnections,
+	"pipeline_refused":     AttributeReasonPipelineRefused,
+	"pipeline_failed":      AttributeReasonPipelineFailed,
+	"method_not_allowed":   AttributeReasonMethodNotAllowed,
+	"not_found":            AttributeReasonNotFound,
+	"unauthorized":         AttributeReasonUnauthorized,
+	"bad_request":          AttributeReasonBadRequest,
+}
+
 var MetricsInfo = metricsInfo{
 	FalcoEvents: metricInfo{
 		Name:       "falco.events",

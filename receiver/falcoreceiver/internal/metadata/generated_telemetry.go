@@ -25,13 +25,14 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                       metric.Meter
-	mu                          sync.Mutex
-	registrations               []metric.Registration
-	FalcoReceiverConnected      metric.Int64ObservableGauge
-	FalcoReceiverOverflowAlerts metric.Int64Counter
-	FalcoReceiverReconnects     metric.Int64Counter
-	FalcoReceiverSeries         metric.Int64ObservableGauge
+	meter                        metric.Meter
+	mu                           sync.Mutex
+	registrations                []metric.Registration
+	FalcoReceiverConnected       metric.Int64ObservableGauge
+	FalcoReceiverOverflowAlerts  metric.Int64Counter
+	FalcoReceiverReconnects      metric.Int64Counter
+	FalcoReceiverRefusedRequests metric.Int64Counter
+	FalcoReceiverSeries          metric.Int64ObservableGauge
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -119,6 +120,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_falco_receiver_reconnects",
 		metric.WithDescription("Number of times the receiver re-established its gRPC subscription to Falco after losing it. [Alpha]"),
 		metric.WithUnit("{reconnect}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.FalcoReceiverRefusedRequests, err = builder.meter.Int64Counter(
+		"otelcol_falco_receiver_refused_requests",
+		metric.WithDescription("HTTP requests the receiver answered with an error (4xx/5xx) or connections it closed unanswered, by reason. Falco ignores such answers, so this is where the loss shows. [Alpha]"),
+		metric.WithUnit("{request}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.FalcoReceiverSeries, err = builder.meter.Int64ObservableGauge(

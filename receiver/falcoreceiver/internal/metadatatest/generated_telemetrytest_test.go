@@ -30,6 +30,7 @@ func TestSetupTelemetry(t *testing.T) {
 	}))
 	tb.FalcoReceiverOverflowAlerts.Add(context.Background(), 1)
 	tb.FalcoReceiverReconnects.Add(context.Background(), 1)
+	tb.FalcoReceiverRefusedRequests.Add(context.Background(), 1)
 	AssertEqualFalcoReceiverConnected(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
@@ -37,6 +38,9 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualFalcoReceiverReconnects(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualFalcoReceiverRefusedRequests(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualFalcoReceiverSeries(t, testTel,
