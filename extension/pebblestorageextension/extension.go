@@ -1,0 +1,192 @@
+// Copyright The otelcol-falco Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package pebblestorageextension // import "github.com/otelcol-falco/otelcol-falco/extension/pebblestorageextension"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.uber.org/zap"
+)
+
+// pebbleStorage is the extension: one Pebble store per client, in a directory named after the
+// client's component (as file_storage names its files), sharing one block cache and one guard
+// of the free space.
+type pebbleStorage struct {
+	cfg    *Config
+	logger *zap.Logger
+	fs     vfs.FS // the real filesystem, or a fault-injecting one in tests
+
+	mu      sync.Mutex
+	cache   *pebble.Cache
+	guard   *spaceGuard
+	clients map[*client]struct{}
+}
+
+var _ storage.Extension = (*pebbleStorage)(nil)
+
+func newStorage(logger *zap.Logger, cfg *Config, fs vfs.FS) *pebbleStorage {
+	if fs == nil {
+		fs = vfs.Default
+	}
+	return &pebbleStorage{cfg: cfg, logger: logger, fs: fs, clients: map[*client]struct{}{}}
+}
+
+func (s *pebbleStorage) Start(context.Context, component.Host) error {
+	if s.cfg.CreateDirectory {
+		if err := os.MkdirAll(s.cfg.Directory, 0o750); err != nil {
+			return fmt.Errorf("creating directory %q: %w", s.cfg.Directory, err)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cache = pebble.NewCache(s.cfg.CacheSize)
+	s.guard = newSpaceGuard(s.fs, s.cfg.Directory, s.cfg, s.diskUsage, s.logger)
+	return nil
+}
+
+func (s *pebbleStorage) Shutdown(context.Context) error {
+	s.mu.Lock()
+	open := make([]*client, 0, len(s.clients))
+	for c := range s.clients {
+		open = append(open, c)
+	}
+	s.mu.Unlock()
+	var errs []error
+	for _, c := range open {
+		errs = append(errs, c.Close(context.Background()))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cache != nil {
+		s.cache.Unref()
+		s.cache = nil
+	}
+	return errors.Join(errs...)
+}
+
+// GetClient opens the store of one component (and name) for its exclusive use.
+func (s *pebbleStorage) GetClient(_ context.Context, kind component.Kind, id component.ID, name string) (storage.Client, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cache == nil {
+		return nil, errors.New("pebble_storage: GetClient before Start or after Shutdown")
+	}
+	dir := filepath.Join(s.cfg.Directory, storeName(kind, id, name))
+	db, err := pebble.Open(dir, s.pebbleOptions())
+	if err != nil {
+		return nil, fmt.Errorf("pebble_storage: opening %s: %w", dir, err)
+	}
+	c := &client{db: db, guard: s.guard, dir: dir, onClose: s.forget}
+	s.clients[c] = struct{}{}
+	return c, nil
+}
+
+func (s *pebbleStorage) forget(c *client) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.clients, c)
+}
+
+// diskUsage is what the open stores take on disk.
+func (s *pebbleStorage) diskUsage() uint64 {
+	s.mu.Lock()
+	open := make([]*client, 0, len(s.clients))
+	for c := range s.clients {
+		open = append(open, c)
+	}
+	s.mu.Unlock()
+	var total uint64
+	for _, c := range open {
+		total += c.diskUsage()
+	}
+	return total
+}
+
+func (s *pebbleStorage) pebbleOptions() *pebble.Options {
+	fs := s.fs
+	if !s.cfg.FSync {
+		fs = walWithoutFsync{FS: fs}
+	}
+	// A write that meets a full disk would be fatal to Pebble (its commit pipeline cannot undo
+	// a half-written log record); the reserve keeps that from happening, and should another
+	// writer fill the disk anyway, the guard stops new keys at the first ENOSPC.
+	fs = vfs.OnDiskFull(fs, s.guard.diskFull)
+	opts := &pebble.Options{
+		FS:                  fs,
+		Cache:               s.cache,
+		MemTableSize:        uint64(s.cfg.MemTableSize),
+		MaxManifestFileSize: 8 << 20,
+		FormatMajorVersion:  pebble.FormatNewest,
+		Logger:              zapLogger{s.logger.Sugar()},
+	}
+	return opts
+}
+
+func storeName(kind component.Kind, id component.ID, name string) string {
+	raw := kindString(kind) + "_" + id.Type().String() + "_" + id.Name()
+	if name != "" {
+		raw += "_" + name
+	}
+	return sanitize(raw)
+}
+
+func kindString(k component.Kind) string {
+	switch k {
+	case component.KindReceiver:
+		return "receiver"
+	case component.KindProcessor:
+		return "processor"
+	case component.KindExporter:
+		return "exporter"
+	case component.KindExtension:
+		return "extension"
+	case component.KindConnector:
+		return "connector"
+	default:
+		return "other"
+	}
+}
+
+// sanitize keeps letters, digits, '.', '-' and '_' and spells anything else (including '~')
+// as ~XXXX, its code point: distinct names stay distinct, and no name escapes the directory.
+func sanitize(name string) string {
+	out := make([]byte, 0, len(name))
+	for _, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.' && len(out) > 0, r == '-', r == '_':
+			out = append(out, byte(r))
+		default:
+			out = fmt.Appendf(out, "~%04X", r)
+		}
+	}
+	return string(out)
+}
+
+// zapLogger routes Pebble's log lines to the collector's logger.
+type zapLogger struct{ *zap.SugaredLogger }
+
+func (l zapLogger) Infof(format string, args ...any)  { l.Debugf(format, args...) }
+func (l zapLogger) Errorf(format string, args ...any) { l.SugaredLogger.Errorf(format, args...) }
+func (l zapLogger) Fatalf(format string, args ...any) { l.SugaredLogger.Fatalf(format, args...) }
+
+// compactAll flushes and compacts every open store (tests).
+func (s *pebbleStorage) compactAll() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.clients {
+		if err := c.db.Compact(context.Background(), []byte{0}, []byte{0xff}, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
