@@ -81,7 +81,9 @@ func (s *pebbleStorage) GetClient(_ context.Context, kind component.Kind, id com
 	if s.cache == nil {
 		return nil, errors.New("pebble_storage: GetClient before Start or after Shutdown")
 	}
-	dir := filepath.Join(s.cfg.Directory, storeName(kind, id, name))
+	// The suffix keeps a store from colliding with file_storage's bbolt file of the same component
+	// when both use one directory (an agent switched from file_storage).
+	dir := filepath.Join(s.cfg.Directory, storeName(kind, id, name)+".pebble")
 	db, err := pebble.Open(dir, s.pebbleOptions())
 	if err != nil {
 		return nil, fmt.Errorf("pebble_storage: opening %s: %w", dir, err)
