@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
@@ -21,7 +23,12 @@ type client struct {
 	db      *pebble.DB
 	guard   *spaceGuard
 	dir     string
+	fsync   bool
 	onClose func(*client)
+
+	unflushed atomic.Bool // a NoSync batch may still be in Pebble's buffer
+	stop      chan struct{}
+	flusherWG sync.WaitGroup
 
 	mu     sync.RWMutex // Close waits for operations in flight
 	closed bool
@@ -68,9 +75,22 @@ func (c *client) Batch(ctx context.Context, ops ...*storage.Operation) error {
 			return fmt.Errorf("pebble_storage: unknown operation type %d", op.Type)
 		}
 	}
+	// A batch that adds a key (the queue's enqueue) is written to the log file before Batch
+	// returns. One that only overwrites or deletes (the queue's dispatch and done) may stay in
+	// Pebble's buffer until the next such write or the flusher's tick: lost in a crash, it only
+	// makes the queue send an item again, and the log keeps the order, so nothing written after
+	// it can survive without it.
+	durable := c.fsync
 	if wrote {
-		if err := c.admit(ops, keys); err != nil {
+		adds, err := c.addsKey(ops, keys)
+		if err != nil {
 			return err
+		}
+		if adds {
+			if refuse, why := c.guard.refuseNewKeys(); refuse {
+				return why
+			}
+			durable = true
 		}
 	}
 
@@ -102,37 +122,35 @@ func (c *client) Batch(ctx context.Context, ops ...*storage.Operation) error {
 	if !wrote {
 		return nil
 	}
-	if err := batch.Commit(pebble.Sync); err != nil {
+	opts := pebble.Sync
+	if !durable {
+		opts = pebble.NoSync
+		c.unflushed.Store(true)
+	}
+	if err := batch.Commit(opts); err != nil {
 		return fmt.Errorf("pebble_storage: %s: %w", c.dir, err)
 	}
 	c.guard.wrote(batch.Len())
 	return nil
 }
 
-// admit refuses a batch that would add a new key while the guard refuses new keys. Deletes and
-// overwrites pass: they are how a full queue drains.
-func (c *client) admit(ops []*storage.Operation, keys [][]byte) error {
-	refuse, why := c.guard.refuseNewKeys()
-	if !refuse {
-		return nil
-	}
+// addsKey reports whether the batch creates a key that is not stored yet: such a batch must be
+// durable when Batch returns, and is refused while the guard refuses new keys.
+func (c *client) addsKey(ops []*storage.Operation, keys [][]byte) (bool, error) {
 	for i, op := range ops {
-		if op.Type != storage.Set {
-			continue
-		}
-		if setEarlier(ops[:i], op.Key) {
+		if op.Type != storage.Set || setEarlier(ops[:i], op.Key) {
 			continue
 		}
 		_, closer, err := c.db.Get(keys[i])
 		if errors.Is(err, pebble.ErrNotFound) {
-			return why
+			return true, nil
 		}
 		if err != nil {
-			return fmt.Errorf("pebble_storage: %s: %w", c.dir, err)
+			return false, fmt.Errorf("pebble_storage: %s: %w", c.dir, err)
 		}
 		_ = closer.Close()
 	}
-	return nil
+	return false, nil
 }
 
 func setEarlier(ops []*storage.Operation, key string) bool {
@@ -179,6 +197,30 @@ func (c *client) Close(context.Context) error {
 		return nil
 	}
 	c.closed = true
+	close(c.stop)
+	c.flusherWG.Wait()
 	c.onClose(c)
 	return c.db.Close()
+}
+
+// lazyFlushInterval bounds how long an overwrite or delete may wait in Pebble's buffer.
+const lazyFlushInterval = 100 * time.Millisecond
+
+// startFlusher writes buffered overwrites and deletes to the log file every lazyFlushInterval.
+func (c *client) startFlusher() {
+	c.stop = make(chan struct{})
+	c.flusherWG.Go(func() {
+		tick := time.NewTicker(lazyFlushInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-c.stop:
+				return
+			case <-tick.C:
+				if c.unflushed.Swap(false) {
+					_ = c.db.LogData(nil, pebble.Sync)
+				}
+			}
+		}
+	})
 }

@@ -88,7 +88,8 @@ func (s *pebbleStorage) GetClient(_ context.Context, kind component.Kind, id com
 	if err != nil {
 		return nil, fmt.Errorf("pebble_storage: opening %s: %w", dir, err)
 	}
-	c := &client{db: db, guard: s.guard, dir: dir, onClose: s.forget}
+	c := &client{db: db, guard: s.guard, dir: dir, fsync: s.cfg.FSync, onClose: s.forget}
+	c.startFlusher()
 	s.clients[c] = struct{}{}
 	return c, nil
 }
