@@ -22,7 +22,7 @@ func BenchmarkQueueItem(b *testing.B) {
 		b.Run("fsync="+strconv.FormatBool(fsync), func(b *testing.B) {
 			cfg := testConfig(b.TempDir())
 			cfg.FSync = fsync
-			s := newStorage(zapNop(), cfg, nil)
+			s := newStorage(zapNop(), cfg, nil, storageID)
 			ctx := context.Background()
 			if err := s.Start(ctx, nil); err != nil {
 				b.Fatal(err)

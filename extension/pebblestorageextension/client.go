@@ -176,17 +176,17 @@ func get(r pebble.Reader, key []byte) ([]byte, error) {
 	return append([]byte(nil), value...), nil
 }
 
-// diskUsage is what the store takes on disk. It may be called from within Batch (the guard), so it
-// does not wait for the lock: a store being closed counts as empty.
-func (c *client) diskUsage() uint64 {
+// metrics are the store's Pebble metrics. It may be called from within Batch (the guard), so it
+// does not wait for the lock: a store being closed has none.
+func (c *client) metrics() *pebble.Metrics {
 	if !c.mu.TryRLock() {
-		return 0
+		return nil
 	}
 	defer c.mu.RUnlock()
 	if c.closed {
-		return 0
+		return nil
 	}
-	return c.db.Metrics().DiskSpaceUsage()
+	return c.db.Metrics()
 }
 
 // Close closes the store; its data stays on disk for the next GetClient with the same name.

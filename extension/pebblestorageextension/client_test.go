@@ -83,7 +83,7 @@ func TestRestartKeepsData(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
 
-	first := newStorage(zapNop(), testConfig(dir), nil)
+	first := newStorage(zapNop(), testConfig(dir), nil, storageID)
 	require.NoError(t, first.Start(ctx, nil))
 	c, err := first.GetClient(ctx, component.KindExporter, exporterID, "logs")
 	require.NoError(t, err)

@@ -36,7 +36,7 @@ func TestCrashWriterProcess(t *testing.T) {
 // one batch) and prints each index once its batch returned.
 func runCrashWriter(dir string) int {
 	ctx := context.Background()
-	s := newStorage(zapNop(), testConfig(dir), nil)
+	s := newStorage(zapNop(), testConfig(dir), nil, storageID)
 	if err := s.Start(ctx, nil); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

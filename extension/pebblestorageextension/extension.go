@@ -22,9 +22,10 @@ import (
 // client's component (as file_storage names its files), sharing one block cache and one guard
 // of the free space.
 type pebbleStorage struct {
-	cfg    *Config
-	logger *zap.Logger
-	fs     vfs.FS // the real filesystem, or a fault-injecting one in tests
+	cfg     *Config
+	logger  *zap.Logger
+	fs      vfs.FS // the real filesystem, or a fault-injecting one in tests
+	ballast string // a file of spare room, given back when the disk fills anyway
 
 	mu      sync.Mutex
 	cache   *pebble.Cache
@@ -34,11 +35,14 @@ type pebbleStorage struct {
 
 var _ storage.Extension = (*pebbleStorage)(nil)
 
-func newStorage(logger *zap.Logger, cfg *Config, fs vfs.FS) *pebbleStorage {
+func newStorage(logger *zap.Logger, cfg *Config, fs vfs.FS, id component.ID) *pebbleStorage {
 	if fs == nil {
 		fs = vfs.Default
 	}
-	return &pebbleStorage{cfg: cfg, logger: logger, fs: fs, clients: map[*client]struct{}{}}
+	return &pebbleStorage{
+		cfg: cfg, logger: logger, fs: fs, clients: map[*client]struct{}{},
+		ballast: filepath.Join(cfg.Directory, sanitize(id.String())+".ballast"),
+	}
 }
 
 func (s *pebbleStorage) Start(context.Context, component.Host) error {
@@ -50,8 +54,56 @@ func (s *pebbleStorage) Start(context.Context, component.Host) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.cache = pebble.NewCache(s.cfg.CacheSize)
-	s.guard = newSpaceGuard(s.fs, s.cfg.Directory, s.cfg, s.diskUsage, s.logger)
+	s.guard = newSpaceGuard(s.fs, s.cfg.Directory, s.cfg, s.diskUsage, s.recyclableLogs, s.logger)
+	if size := ballastSize(s.cfg); size > 0 {
+		if err := writeBallast(s.ballast, size); err != nil {
+			s.logger.Warn("No ballast for a full disk", zap.String("file", s.ballast), zap.Error(err))
+		} else {
+			s.guard.ballast.Store(size)
+		}
+	}
 	return nil
+}
+
+// ballastSize is the part of the reserve set aside in a file for when the disk fills although
+// new keys are refused (another writer filled it, or a compaction's output outgrew the reserve):
+// a quarter of the reserve, at most 8 MiB.
+func ballastSize(cfg *Config) int64 { return min(cfg.FreeSpaceReserve/4, 8<<20) }
+
+func writeBallast(path string, size int64) error {
+	if info, err := os.Stat(path); err == nil && info.Size() == size {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	zeros := make([]byte, 64<<10)
+	for written := int64(0); written < size; {
+		n, err := f.Write(zeros[:min(int64(len(zeros)), size-written)])
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(path)
+			return err
+		}
+		written += int64(n)
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// diskFull runs when a write met ENOSPC: Pebble cannot survive a failed log write, so the ballast
+// goes (the write is retried once, into its room) and new keys are refused from now on. The
+// ballast comes back at the next start.
+func (s *pebbleStorage) diskFull() {
+	s.guard.diskFull()
+	s.guard.ballast.Store(0)
+	if err := os.Remove(s.ballast); err == nil {
+		s.logger.Warn("The disk is full: removed the ballast file to finish the write", zap.String("file", s.ballast))
+	}
 }
 
 func (s *pebbleStorage) Shutdown(context.Context) error {
@@ -102,6 +154,15 @@ func (s *pebbleStorage) forget(c *client) {
 
 // diskUsage is what the open stores take on disk.
 func (s *pebbleStorage) diskUsage() uint64 {
+	return s.sumMetrics(func(m *pebble.Metrics) uint64 { return m.DiskSpaceUsage() })
+}
+
+// recyclableLogs is what the open stores' spare log files take.
+func (s *pebbleStorage) recyclableLogs() uint64 {
+	return s.sumMetrics(func(m *pebble.Metrics) uint64 { return m.WAL.ObsoletePhysicalSize })
+}
+
+func (s *pebbleStorage) sumMetrics(f func(*pebble.Metrics) uint64) uint64 {
 	s.mu.Lock()
 	open := make([]*client, 0, len(s.clients))
 	for c := range s.clients {
@@ -110,7 +171,9 @@ func (s *pebbleStorage) diskUsage() uint64 {
 	s.mu.Unlock()
 	var total uint64
 	for _, c := range open {
-		total += c.diskUsage()
+		if m := c.metrics(); m != nil {
+			total += f(m)
+		}
 	}
 	return total
 }
@@ -123,7 +186,7 @@ func (s *pebbleStorage) pebbleOptions() *pebble.Options {
 	// A write that meets a full disk would be fatal to Pebble (its commit pipeline cannot undo
 	// a half-written log record); the reserve keeps that from happening, and should another
 	// writer fill the disk anyway, the guard stops new keys at the first ENOSPC.
-	fs = vfs.OnDiskFull(fs, s.guard.diskFull)
+	fs = vfs.OnDiskFull(fs, s.diskFull)
 	opts := &pebble.Options{
 		FS:                  fs,
 		Cache:               s.cache,

@@ -34,5 +34,5 @@ func createDefaultConfig() component.Config {
 }
 
 func createExtension(_ context.Context, set extension.Settings, cfg component.Config) (extension.Extension, error) {
-	return newStorage(set.Logger, cfg.(*Config), nil), nil
+	return newStorage(set.Logger, cfg.(*Config), nil, set.ID), nil
 }

@@ -18,7 +18,10 @@ import (
 	"go.uber.org/zap/zaptest"
 )
 
-var exporterID = component.MustNewIDWithName("otlp_grpc", "gateway")
+var (
+	exporterID = component.MustNewIDWithName("otlp_grpc", "gateway")
+	storageID  = component.MustNewID("pebble_storage")
+)
 
 func testConfig(dir string) *Config {
 	cfg := createDefaultConfig().(*Config)
@@ -31,7 +34,7 @@ func testConfig(dir string) *Config {
 // down when the test ends.
 func startStorage(t *testing.T, cfg *Config, fsys vfs.FS) *pebbleStorage {
 	t.Helper()
-	s := newStorage(zaptest.NewLogger(t), cfg, fsys)
+	s := newStorage(zaptest.NewLogger(t), cfg, fsys, storageID)
 	require.NoError(t, s.Start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() { require.NoError(t, s.Shutdown(context.Background())) })
 	return s

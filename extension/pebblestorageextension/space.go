@@ -38,7 +38,14 @@ type spaceGuard struct {
 	reserve   uint64
 	maxUsage  uint64
 	diskUsage func() uint64
-	logger    *zap.Logger
+	// recyclable is what the stores' spare log files take: Pebble writes its next logs into
+	// them, so that room is as good as free.
+	recyclable func() uint64
+	logger     *zap.Logger
+
+	// ballast is the size of the ballast file while it exists: room inside the reserve, counted
+	// as free.
+	ballast atomic.Int64
 
 	written    atomic.Int64
 	checkEvery atomic.Int64
@@ -49,14 +56,15 @@ type spaceGuard struct {
 	reason string     // why new keys are refused; guarded by mu
 }
 
-func newSpaceGuard(fs vfs.FS, dir string, cfg *Config, diskUsage func() uint64, logger *zap.Logger) *spaceGuard {
+func newSpaceGuard(fs vfs.FS, dir string, cfg *Config, diskUsage, recyclable func() uint64, logger *zap.Logger) *spaceGuard {
 	return &spaceGuard{
-		fs:        fs,
-		dir:       dir,
-		reserve:   uint64(cfg.FreeSpaceReserve),
-		maxUsage:  uint64(cfg.MaxDiskUsage),
-		diskUsage: diskUsage,
-		logger:    logger,
+		fs:         fs,
+		dir:        dir,
+		reserve:    uint64(cfg.FreeSpaceReserve),
+		maxUsage:   uint64(cfg.MaxDiskUsage),
+		diskUsage:  diskUsage,
+		recyclable: recyclable,
+		logger:     logger,
 	}
 }
 
@@ -109,15 +117,17 @@ func (g *spaceGuard) refresh() {
 			g.checkEvery.Store(minCheckBytes)
 			return
 		}
-		if usage.AvailBytes < g.reserve {
+		avail := usage.AvailBytes + uint64(g.ballast.Load()) + g.recyclable()
+		if avail < g.reserve {
 			low = true
-			reason = fmt.Sprintf("%d bytes free on the filesystem of %s, below free_space_reserve (%d)", usage.AvailBytes, g.dir, g.reserve)
+			reason = fmt.Sprintf("%d bytes free on the filesystem of %s, below free_space_reserve (%d)", avail, g.dir, g.reserve)
 		} else {
-			headroom = min(headroom, usage.AvailBytes-g.reserve)
+			headroom = min(headroom, avail-g.reserve)
 		}
 	}
 	if g.maxUsage > 0 && !low {
-		used := g.diskUsage()
+		used, spare := g.diskUsage(), g.recyclable()
+		used -= min(used, spare)
 		if used >= g.maxUsage {
 			low = true
 			reason = fmt.Sprintf("the stores take %d bytes on disk, max_disk_usage is %d", used, g.maxUsage)

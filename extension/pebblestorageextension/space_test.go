@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -113,22 +114,79 @@ func item(i int) []byte {
 	return buf
 }
 
-// TestTmpfsVolume fills a real 3 MiB tmpfs (needs root, as in CI).
-func TestTmpfsVolume(t *testing.T) {
+// mountTmpfs mounts a tmpfs of size (e.g. "3m") for the test, or skips it when not root.
+func mountTmpfs(t *testing.T, size string) string {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("mounting a tmpfs needs root; TestFullDiskRefusesNewKeysAndDrains covers the same with a fault-injecting filesystem")
 	}
 	dir := filepath.Join(t.TempDir(), "queue")
 	require.NoError(t, os.Mkdir(dir, 0o750))
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", dir).CombinedOutput(); err != nil {
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
 		t.Skipf("cannot mount a tmpfs: %v: %s", err, out)
 	}
 	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+		if out, err := exec.Command("umount", "-l", dir).CombinedOutput(); err != nil {
 			t.Errorf("umount %s: %v: %s", dir, err, out)
 		}
 	})
+	return dir
+}
 
+// TestTmpfsFilledByAnotherWriter: another process takes the last byte of the volume between two
+// checks of the free space. The write that meets ENOSPC finishes in the ballast's room (Pebble
+// would otherwise stop the process), new keys are refused from then on, and what is stored
+// drains.
+func TestTmpfsFilledByAnotherWriter(t *testing.T) {
+	dir := mountTmpfs(t, "3m")
+	cfg := testConfig(dir)
+	cfg.MemTableSize = 256 << 10
+	cfg.FreeSpaceReserve = 1 << 20
+	s := startStorage(t, cfg, nil)
+	c := openClient(t, s, "logs")
+	ctx := context.Background()
+	for i := range 50 {
+		require.NoError(t, c.Batch(ctx, storage.SetOperation("qmv0", []byte("meta")), storage.SetOperation(strconv.Itoa(i), item(i))))
+	}
+
+	filler, err := os.Create(filepath.Join(dir, "other-writer"))
+	require.NoError(t, err)
+	chunk := make([]byte, 4096)
+	for {
+		if _, err := filler.Write(chunk); err != nil {
+			require.ErrorIs(t, err, syscall.ENOSPC)
+			break
+		}
+	}
+	require.NoError(t, filler.Close())
+
+	// Writes go on into room Pebble already holds (its recycled log files) or the ballast's, until
+	// the guard refuses; none fails otherwise, and every acknowledged one is kept.
+	stored := 50
+	for ; stored < 2000; stored++ {
+		err = c.Batch(ctx, storage.SetOperation("qmv0", []byte("meta")), storage.SetOperation(strconv.Itoa(stored), item(stored)))
+		if err != nil {
+			require.ErrorIs(t, err, ErrNoSpace)
+			break
+		}
+	}
+	require.Less(t, stored, 2000, "new keys are refused on the full disk")
+	t.Logf("%d items acknowledged after the other writer filled the disk", stored-50)
+	for i := range stored {
+		read := storage.GetOperation(strconv.Itoa(i))
+		require.NoError(t, c.Batch(ctx, storage.SetOperation("qmv0", []byte("meta")), read))
+		require.Equal(t, item(i), read.Value)
+		require.NoError(t, c.Batch(ctx, storage.SetOperation("qmv0", []byte("meta")), storage.DeleteOperation(strconv.Itoa(i))))
+	}
+
+	require.NoError(t, os.Remove(filepath.Join(dir, "other-writer")))
+	s.guard.refresh()
+	require.NoError(t, c.Batch(ctx, storage.SetOperation("qmv0", []byte("meta")), storage.SetOperation("next", item(0))))
+}
+
+// TestTmpfsVolume fills a real 3 MiB tmpfs (needs root, as in CI).
+func TestTmpfsVolume(t *testing.T) {
+	dir := mountTmpfs(t, "3m")
 	cfg := testConfig(dir)
 	cfg.MemTableSize = 256 << 10
 	cfg.FreeSpaceReserve = 1 << 20
