@@ -21,6 +21,7 @@ $(OCB):
 generate: $(OCB) ## Regenerate mdatagen code and the dist/ sources from builder-config.yaml
 	cd receiver/falcoreceiver && $(GO) tool mdatagen metadata.yaml
 	cd processor/falcolabelprocessor && $(GO) tool mdatagen metadata.yaml
+	cd extension/pebblestorageextension && $(GO) tool mdatagen metadata.yaml
 	$(OCB) --config builder-config.yaml --skip-compilation
 
 # dist/ is committed, so building needs only Go; a builder-config.yaml newer than the generated

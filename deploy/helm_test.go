@@ -143,6 +143,7 @@ type chartValues struct {
 	ExtraEnvs                 []corev1.EnvVar                   `json:"extraEnvs"`
 	ExtraVolumes              []corev1.Volume                   `json:"extraVolumes"`
 	ExtraVolumeMounts         []corev1.VolumeMount              `json:"extraVolumeMounts"`
+	InitContainers            []corev1.Container                `json:"initContainers"`
 	PodSecurityContext        *corev1.PodSecurityContext        `json:"podSecurityContext"`
 	SecurityContext           *corev1.SecurityContext           `json:"securityContext"`
 	Resources                 corev1.ResourceRequirements       `json:"resources"`
@@ -174,6 +175,7 @@ func readChartValues(t *testing.T, p string) chartValues {
 		ExtraEnvs                 []corev1.EnvVar                   `json:"extraEnvs"`
 		ExtraVolumes              []corev1.Volume                   `json:"extraVolumes"`
 		ExtraVolumeMounts         []corev1.VolumeMount              `json:"extraVolumeMounts"`
+		InitContainers            []corev1.Container                `json:"initContainers"`
 		PodSecurityContext        *corev1.PodSecurityContext        `json:"podSecurityContext"`
 		SecurityContext           *corev1.SecurityContext           `json:"securityContext"`
 		Resources                 corev1.ResourceRequirements       `json:"resources"`
@@ -181,7 +183,7 @@ func readChartValues(t *testing.T, p string) chartValues {
 		TopologySpreadConstraints []corev1.TopologySpreadConstraint `json:"topologySpreadConstraints"`
 	}
 	sub := map[string]any{}
-	for _, k := range []string{"extraEnvs", "extraVolumes", "extraVolumeMounts", "podSecurityContext",
+	for _, k := range []string{"extraEnvs", "extraVolumes", "extraVolumeMounts", "initContainers", "podSecurityContext",
 		"securityContext", "resources", "tolerations", "topologySpreadConstraints"} {
 		if x, ok := v.raw[k]; ok {
 			sub[k] = x
@@ -346,6 +348,7 @@ func TestHelmValues(t *testing.T) {
 			spec := &corev1.PodSpec{
 				SecurityContext: v.PodSecurityContext,
 				Volumes:         v.ExtraVolumes,
+				InitContainers:  v.InitContainers,
 				Containers:      []corev1.Container{{Name: containerName, SecurityContext: v.SecurityContext, VolumeMounts: v.ExtraVolumeMounts}},
 			}
 			checkPodSecurity(t, c.file, spec, false)

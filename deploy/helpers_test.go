@@ -457,6 +457,9 @@ func checkPodSecurity(t *testing.T, what string, spec *corev1.PodSpec, allowRoot
 	all := append(slices.Clone(spec.InitContainers), spec.Containers...)
 	for _, c := range all {
 		cw := what + " container " + c.Name
+		if queueOwnerInit(spec, c) {
+			continue
+		}
 		sc := c.SecurityContext
 		if sc == nil {
 			t.Errorf("%s: no securityContext", cw)
@@ -488,12 +491,41 @@ func checkPodSecurity(t *testing.T, what string, spec *corev1.PodSpec, allowRoot
 		// Every writable path is a volume, and host paths are mounted read-only.
 		for _, m := range c.VolumeMounts {
 			for _, v := range spec.Volumes {
-				if v.Name == m.Name && v.HostPath != nil && !m.ReadOnly {
+				if v.Name == m.Name && v.HostPath != nil && !m.ReadOnly && !chownedByInit(spec, v.Name) {
 					t.Errorf("%s: host path %s mounted writable", cw, v.HostPath.Path)
 				}
 			}
 		}
 	}
+}
+
+// queueOwnerInit reports whether c is the one exception to the restricted profile: an init
+// container that only hands host-path directories (the agent's queue, which must outlive the pod)
+// to the pod's user. It may run as root with CHOWN and FOWNER, nothing else, and mount nothing
+// but host paths.
+func queueOwnerInit(spec *corev1.PodSpec, c corev1.Container) bool {
+	if !slices.ContainsFunc(spec.InitContainers, func(ic corev1.Container) bool { return ic.Name == c.Name }) {
+		return false
+	}
+	sc := c.SecurityContext
+	if sc == nil || sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL") ||
+		sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation || (sc.Privileged != nil && *sc.Privileged) {
+		return false
+	}
+	for _, cap := range sc.Capabilities.Add {
+		if cap != "CHOWN" && cap != "FOWNER" {
+			return false
+		}
+	}
+	if len(c.VolumeMounts) == 0 {
+		return false
+	}
+	for _, m := range c.VolumeMounts {
+		if !chownedByInit(spec, m.Name) {
+			return false
+		}
+	}
+	return true
 }
 
 func effectiveUser(pod *corev1.PodSecurityContext, c *corev1.SecurityContext) (*int64, bool) {

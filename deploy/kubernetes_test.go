@@ -590,22 +590,24 @@ func checkProbes(t *testing.T, w workload) {
 	}
 }
 
-// checkQueueDirs checks that every file_storage directory is on a writable pod volume (the
-// root filesystem is read-only) that a non-root user can write: an emptyDir, an ephemeral or a
-// persistent volume claim, not a root-owned host path.
+// checkQueueDirs checks that every file_storage and pebble_storage directory is on a writable pod
+// volume (the root filesystem is read-only) that a non-root user can write: an emptyDir, an
+// ephemeral or a persistent volume claim, or a host path that an init container hands over.
 func checkQueueDirs(t *testing.T, w workload) {
 	t.Helper()
 	var dirs []string
-	for id, fs := range w.cfg.components("extensions", "file_storage") {
-		d, ok := lookupString(fs, "directory")
-		if !ok {
-			t.Errorf("%s: no directory; the default is not on a volume", id)
-			continue
+	for _, typ := range []string{"file_storage", "pebble_storage"} {
+		for id, fs := range w.cfg.components("extensions", typ) {
+			d, ok := lookupString(fs, "directory")
+			if !ok {
+				t.Errorf("%s: no directory; the default is not on a volume", id)
+				continue
+			}
+			dirs = append(dirs, w.env.expand(d))
 		}
-		dirs = append(dirs, w.env.expand(d))
 	}
 	if len(dirs) == 0 {
-		pending(t, "%s config has no file_storage extension", w.what)
+		pending(t, "%s config has no file_storage or pebble_storage extension", w.what)
 	}
 	if d, ok := w.env["FILE_STORAGE_DIR"]; ok {
 		dirs = append(dirs, d)
@@ -628,10 +630,23 @@ func checkQueueDirs(t *testing.T, w workload) {
 			t.Errorf("queue directory %s is on no volume (the root filesystem is read-only)", d)
 		case m.ReadOnly:
 			t.Errorf("queue directory %s is on read-only mount %s", d, m.Name)
+		case v.HostPath != nil && chownedByInit(w.spec, v.Name):
 		case v.EmptyDir == nil && v.Ephemeral == nil && v.PersistentVolumeClaim == nil:
 			t.Errorf("queue directory %s is on volume %s, which a non-root user cannot be sure to write", d, v.Name)
 		}
 	}
+}
+
+// chownedByInit reports whether an init container mounts the volume and hands it over with chown
+// (the kubelet creates a hostPath directory root-owned).
+func chownedByInit(spec *corev1.PodSpec, volume string) bool {
+	for _, c := range spec.InitContainers {
+		mounted := slices.ContainsFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool { return m.Name == volume && !m.ReadOnly })
+		if mounted && strings.Contains(strings.Join(append(c.Command, c.Args...), " "), "chown ") {
+			return true
+		}
+	}
+	return false
 }
 
 // queueBudget adds up the byte budgets of the exporters' disk queues (every exporter that has

@@ -151,21 +151,25 @@ func queueBytes(c *testbed.Collector, exporter string) float64 {
 	return scrape(c, "otelcol_exporter_queue_size", fmt.Sprintf("exporter=%q", exporter))
 }
 
-// dirUsage is the size and the allocated disk space of the files in a file_storage directory.
+// dirUsage is the size and the allocated disk space of the files in a queue directory (a
+// pebble_storage store is a directory of files, a file_storage queue one file).
 func dirUsage(t *testing.T, dir string) (size, allocated int64) {
 	t.Helper()
-	entries, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	for _, e := range entries {
+	err := filepath.WalkDir(dir, func(_ string, e os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
 		info, err := e.Info()
 		if err != nil || !info.Mode().IsRegular() {
-			continue
+			return nil //nolint:nilerr // a file removed while walking takes no space
 		}
 		size += info.Size()
 		if st, ok := info.Sys().(*syscall.Stat_t); ok {
 			allocated += st.Blocks * 512
 		}
-	}
+		return nil
+	})
+	require.NoError(t, err)
 	return size, allocated
 }
 
@@ -473,7 +477,7 @@ func TestSIEMOutage(t *testing.T) {
 	drained := time.Since(back)
 	requireNoLoss(t, d, total)
 	t.Logf("SIEM down %v at alert %d: duplicates reported %d (sink's own count %d)", outage, downAt, d.duplicates, r.sink.Duplicates())
-	t.Logf("FIGURE gateway queue after %v of SIEM outage: %.0f alerts queued, %.0f bytes in the queue (%.0f bytes/10k alerts); file_storage files %d bytes (%d allocated)",
+	t.Logf("FIGURE gateway queue after %v of SIEM outage: %.0f alerts queued, %.0f bytes in the queue (%.0f bytes/10k alerts); queue files %d bytes (%d allocated)",
 		outage, queued, peakQueue, 10000*peakQueue/max(queued, 1), size, alloc)
 	t.Logf("FIGURE gateway drain after the SIEM returned: %d records in %v (%.0f alerts/s, while the stream still ran at %d/s)",
 		r.sink.Count()-atBack, drained.Round(time.Millisecond), float64(r.sink.Count()-atBack)/drained.Seconds(), rate)
@@ -518,7 +522,7 @@ func TestSIEMGatewayDown(t *testing.T) {
 	requireNoLoss(t, d, total)
 	assert.False(t, r.agent.Exited(), "the agent rode out the outage")
 	t.Logf("gateway killed for %v at alert %d: duplicates reported %d", outage, downAt, d.duplicates)
-	t.Logf("FIGURE agent queue after %v of gateway outage: ~%.0f alerts queued, %.0f bytes in the queue (%.0f bytes/10k alerts); file_storage files %d bytes (%d allocated), %d before the outage (%d allocated)",
+	t.Logf("FIGURE agent queue after %v of gateway outage: ~%.0f alerts queued, %.0f bytes in the queue (%.0f bytes/10k alerts); queue files %d bytes (%d allocated), %d before the outage (%d allocated)",
 		outage, queued, queue, 10000*queue/max(queued, 1), size, alloc, baseSize, baseAlloc)
 	t.Logf("FIGURE drain agent → gateway → SIEM after the gateway returned: %d records in %v (%.0f alerts/s, while the stream still ran at %d/s)",
 		r.sink.Count()-atBack, drained.Round(time.Millisecond), float64(r.sink.Count()-atBack)/drained.Seconds(), rate)
@@ -546,7 +550,7 @@ func TestSIEMAgentCrash(t *testing.T) {
 	queued := queueBytes(r.agent, gatewayExporter)
 	require.Positive(t, queued, "the agent's queue holds the alerts")
 	size, alloc := dirUsage(t, r.agentQueueDir)
-	t.Logf("FIGURE agent queue holding %d alerts received over HTTP (one per request): %.0f bytes (%.0f bytes/10k alerts); file_storage files %d bytes (%d allocated)",
+	t.Logf("FIGURE agent queue holding %d alerts received over HTTP (one per request): %.0f bytes (%.0f bytes/10k alerts); queue files %d bytes (%d allocated)",
 		held, queued, 10000*queued/held, size, alloc)
 
 	r.agent.Kill()
@@ -779,7 +783,7 @@ func TestSIEMQueueFigures(t *testing.T) {
 		start := time.Now()
 		drain()
 		d := time.Since(start)
-		t.Logf("FIGURE %s: %d alerts queued: queue %.0f bytes (%.0f per 10k alerts), file_storage %d bytes apparent, %d allocated (%.0f per 10k alerts); drained in %v: %.0f alerts/s",
+		t.Logf("FIGURE %s: %d alerts queued: queue %.0f bytes (%.0f per 10k alerts), queue files %d bytes apparent, %d allocated (%.0f per 10k alerts); drained in %v: %.0f alerts/s",
 			what, queued, q, 10000*q/float64(queued), size, alloc, 10000*float64(alloc)/float64(queued), d.Round(time.Millisecond), float64(queued)/d.Seconds())
 	}
 	waitSink := func(r *siemRig, want int) func() {

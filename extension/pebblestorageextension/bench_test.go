@@ -1,0 +1,54 @@
+// Copyright The otelcol-falco Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package pebblestorageextension
+
+import (
+	"context"
+	"strconv"
+	"testing"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+)
+
+// BenchmarkQueueItem is one item's life in the exporters' persistent queue: enqueue (metadata +
+// item), dispatch (metadata + read), done (metadata + delete), with a ~1.1 KB item and the
+// metadata of a queue with a 1000-item batch in flight.
+//
+//	go test -run '^$' -bench QueueItem -benchtime 20000x ./extension/pebblestorageextension
+func BenchmarkQueueItem(b *testing.B) {
+	for _, fsync := range []bool{false, true} {
+		b.Run("fsync="+strconv.FormatBool(fsync), func(b *testing.B) {
+			cfg := testConfig(b.TempDir())
+			cfg.FSync = fsync
+			s := newStorage(zapNop(), cfg, nil, storageID)
+			ctx := context.Background()
+			if err := s.Start(ctx, nil); err != nil {
+				b.Fatal(err)
+			}
+			defer func() { _ = s.Shutdown(ctx) }()
+			c, err := s.GetClient(ctx, component.KindExporter, exporterID, "logs")
+			if err != nil {
+				b.Fatal(err)
+			}
+			meta := make([]byte, 2000)
+			value := item(0)
+			b.SetBytes(int64(len(value)))
+			b.ResetTimer()
+			for i := range b.N {
+				key := strconv.Itoa(i)
+				if err := c.Batch(ctx, storage.SetOperation("qmv0", meta), storage.SetOperation(key, value)); err != nil {
+					b.Fatal(err)
+				}
+				read := storage.GetOperation(key)
+				if err := c.Batch(ctx, storage.SetOperation("qmv0", meta), read); err != nil {
+					b.Fatal(err)
+				}
+				if err := c.Batch(ctx, storage.SetOperation("qmv0", meta), storage.DeleteOperation(key)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
