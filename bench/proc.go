@@ -4,9 +4,8 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"fmt"
+	"github.com/otelcol-falco/otelcol-falco/internal/testbed"
 	"os"
 	"os/exec"
 	"runtime"
@@ -15,78 +14,28 @@ import (
 	"time"
 )
 
-// clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat. Linux fixes it at 100
-// for every architecture Go supports.
-const clockTicks = 100
-
-// procCPU is the CPU time (user + system) the process has used so far, from /proc/<pid>/stat.
+// procCPU is the CPU time (user + system) the process has used so far.
 func procCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name (field 2) may hold spaces and parentheses: fields count from the last ')'.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	// After ')': state(3) ppid(4) ... utime(14) stime(15), so utime is f[11] and stime f[12].
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
-	}
-	utime, err1 := strconv.ParseUint(f[11], 10, 64)
-	stime, err2 := strconv.ParseUint(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: bad utime/stime", pid)
-	}
-	return time.Duration(utime+stime) * time.Second / clockTicks, nil
+	u, err := testbed.ReadProcessUsage(pid)
+	return u.CPU, err
 }
 
-// procStatusKB reads a kB value (VmHWM, VmRSS) from /proc/<pid>/status.
-func procStatusKB(pid int, key string) (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if rest, ok := strings.CutPrefix(line, key+":"); ok {
-			fs := strings.Fields(rest)
-			if len(fs) == 0 {
-				break
-			}
-			return strconv.ParseInt(fs[0], 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("/proc/%d/status: no %s", pid, key)
-}
-
-// peakRSSMiB is the process's peak resident set (VmHWM) in MiB.
+// peakRSSMiB is the process's peak resident set (VmHWM) in MiB, 0 when unreadable.
 func peakRSSMiB(pid int) float64 {
-	kb, err := procStatusKB(pid, "VmHWM")
+	u, err := testbed.ReadProcessUsage(pid)
 	if err != nil {
 		return 0
 	}
-	return float64(kb) / 1024
+	return float64(u.PeakRSS) / (1 << 20)
 }
 
-// memPeaks tracks the largest RssAnon and RssFile seen.
-type memPeaks struct{ anon, file int64 }
+// memPeaks tracks the largest anonymous and file-backed resident memory seen.
+type memPeaks struct{ testbed.MemorySampler }
 
-func (m *memPeaks) sample(pid int) {
-	if v, err := procStatusKB(pid, "RssAnon"); err == nil {
-		m.anon = max(m.anon, v)
-	}
-	if v, err := procStatusKB(pid, "RssFile"); err == nil {
-		m.file = max(m.file, v)
-	}
-}
+func (m *memPeaks) sample(pid int) { m.Sample(pid) }
 
-func (m *memPeaks) anonMiB() float64 { return float64(m.anon) / 1024 }
-func (m *memPeaks) fileMiB() float64 { return float64(m.file) / 1024 }
+func (m *memPeaks) anonMiB() float64 { anon, _ := m.Peaks(); return float64(anon) / (1 << 20) }
+func (m *memPeaks) fileMiB() float64 { _, file := m.Peaks(); return float64(file) / (1 << 20) }
 
 // loadAvg1 is the 1-minute load average.
 func loadAvg1() float64 {

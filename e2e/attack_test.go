@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/otelcol-falco/otelcol-falco/internal/falcoemu"
+	"github.com/otelcol-falco/otelcol-falco/internal/testbed"
 )
 
 // The HTTP endpoint of the agent listens on the pod network. These are issue 12's memory rows
@@ -55,21 +56,21 @@ func TestIngestAttacks(t *testing.T) {
 			r := startSIEMRig(t, siemOptions{sinkCountOnly: true, agentEnv: attackedAgentEnv})
 			pid := r.agent.PID()
 			addr := strings.TrimSuffix(strings.TrimPrefix(r.httpURL, "http://"), "/")
-			resetPeakRSS(t, pid)
+			require.NoError(t, testbed.ResetPeakRSS(pid))
 			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 			defer cancel()
-			anon := startAnonSampler(pid)
+			anon := testbed.SampleMemory(pid, 20*time.Millisecond)
 			falco := startFalcoPoster(ctx, r.httpURL)
 			summary := attack.run(ctx, t, addr)
 			polls := falco.stop()
-			peakAnon := anon.stop()
+			peakAnon, _ := anon.Stop()
 			peak := peakRSS(t, pid)
 			t.Logf("%s: %s; agent peak RSS %d MiB (anonymous %d MiB, the rest bbolt's mapped queue file); Falco's single-alert POSTs during the attack: %s",
 				attack.name, summary, peak>>20, peakAnon>>20, polls)
 			require.False(t, r.agent.Exited(), "the agent died:\n%s", r.agent.Output())
 			// Anonymous memory is what the kernel cannot reclaim: the mapped pages of the queue
 			// file are clean page cache, given back under the pod's limit.
-			assert.LessOrEqual(t, peakAnon, int64(podMemoryLimit), "peak anonymous RSS within the pod limit")
+			assert.LessOrEqual(t, peakAnon, uint64(podMemoryLimit), "peak anonymous RSS within the pod limit")
 			require.NotZero(t, polls.sent, "Falco posted during the attack")
 			assert.Less(t, polls.slowest, time.Second, "every Falco POST answered within a second")
 			assert.Equal(t, polls.sent, polls.ok, "every Falco POST accepted: %s", polls)
@@ -321,64 +322,4 @@ func (p *falcoPoster) stop() posterResult {
 	p.cancel()
 	<-p.done
 	return p.result
-}
-
-// anonSampler follows a process's anonymous resident memory (RssAnon), which has no peak field.
-type anonSampler struct {
-	stopped chan struct{}
-	peak    chan int64
-}
-
-func startAnonSampler(pid int) *anonSampler {
-	s := &anonSampler{stopped: make(chan struct{}), peak: make(chan int64, 1)}
-	go func() {
-		var peak int64
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			if v, ok := procStatusKB(pid, "RssAnon:"); ok {
-				peak = max(peak, v<<10)
-			}
-			select {
-			case <-s.stopped:
-				s.peak <- peak
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return s
-}
-
-func (s *anonSampler) stop() int64 {
-	close(s.stopped)
-	return <-s.peak
-}
-
-func procStatusKB(pid int, field string) (int64, bool) {
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, false
-	}
-	for line := range strings.SplitSeq(string(status), "\n") {
-		if rest, ok := strings.CutPrefix(line, field); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb, err == nil
-		}
-	}
-	return 0, false
-}
-
-// resetPeakRSS starts a new peak for peakRSS (Linux: clear_refs 5 resets VmHWM).
-func resetPeakRSS(t *testing.T, pid int) {
-	t.Helper()
-	require.NoError(t, os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0))
-}
-
-// peakRSS is the process's peak resident set (VmHWM) since the last reset, in bytes.
-func peakRSS(t *testing.T, pid int) int64 {
-	t.Helper()
-	kb, ok := procStatusKB(pid, "VmHWM:")
-	require.True(t, ok, "no VmHWM in /proc/%d/status", pid)
-	return kb << 10
 }

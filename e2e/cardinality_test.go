@@ -10,7 +10,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -102,7 +101,8 @@ func BenchmarkCardinalityMillion(b *testing.B) {
 	hosts := envInt(b, "CARDINALITY_HOSTS", 0)
 	for b.Loop() {
 		a := startNDJSONAgent(b, map[string]string{"GOMEMLIMIT": "200MiB", "GOGC": envOr("CARDINALITY_GOGC", "200"), "FALCO_METRICS_INTERVAL": "10s"})
-		anon := sampleRSSAnon(b, a.col.PID())
+		anon := testbed.SampleMemory(a.col.PID(), 50*time.Millisecond)
+		b.Cleanup(func() { anon.Stop() })
 		const perPost = 1000
 		for first := 0; first < n; first += perPost {
 			a.post(b, hostAlerts(b, first, min(perPost, n-first), distinct, hosts))
@@ -118,7 +118,8 @@ func BenchmarkCardinalityMillion(b *testing.B) {
 		page := scrapeMetricsText(b, a.env.Prometheus)
 		scrape := time.Since(started)
 		b.ReportMetric(float64(peakRSS(b, a.col.PID()))/(1<<20), "peak-RSS-MiB")
-		b.ReportMetric(float64(anon())/(1<<20), "peak-anon-MiB")
+		peakAnon, _ := anon.Peaks()
+		b.ReportMetric(float64(peakAnon)/(1<<20), "peak-anon-MiB")
 		b.ReportMetric(scrape.Seconds(), "scrape-s")
 		b.ReportMetric(float64(len(page))/(1<<20), "metrics-MiB")
 		b.ReportMetric(float64(series), "series")
@@ -134,54 +135,6 @@ func envInt(tb testing.TB, name string, dflt int) int {
 	n, err := strconv.Atoi(s)
 	require.NoError(tb, err, name)
 	return n
-}
-
-// peakRSS reads a process's peak resident set (VmHWM, which includes the pages of the disk
-// queue's memory-mapped file) in bytes.
-func peakRSS(tb testing.TB, pid int) int64 {
-	v, err := procStatus(pid, "VmHWM:")
-	require.NoError(tb, err)
-	return v
-}
-
-// sampleRSSAnon samples a process's anonymous resident memory (RssAnon: the heap and stacks,
-// without file pages) every 50 ms until the test ends; the function returned gives the peak.
-func sampleRSSAnon(tb testing.TB, pid int) func() int64 {
-	var peak atomic.Int64
-	done := make(chan struct{})
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		tick := time.NewTicker(50 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			if v, err := procStatus(pid, "RssAnon:"); err == nil && v > peak.Load() {
-				peak.Store(v)
-			}
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	tb.Cleanup(func() { close(done); <-stopped })
-	return peak.Load
-}
-
-// procStatus reads one "Name:   123 kB" line of /proc/pid/status, in bytes.
-func procStatus(pid int, name string) (int64, error) {
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(status), "\n") {
-		if v, ok := strings.CutPrefix(line, name); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, fmt.Errorf("no %s in /proc/%d/status", name, pid)
 }
 
 func envOr(name, dflt string) string {

@@ -5,11 +5,8 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -134,19 +131,4 @@ func watchDisk(dir string, peak *atomic.Int64) (stop func()) {
 		}
 	}()
 	return func() { close(done) }
-}
-
-// peakRSSMiB is the process's resident high-water mark (VmHWM).
-func peakRSSMiB(pid int) int64 {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb >> 10
-		}
-	}
-	return -1
 }
