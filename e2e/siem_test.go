@@ -20,7 +20,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -31,6 +30,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelcol-falco/otelcol-falco/internal/falcoemu"
+	"github.com/otelcol-falco/otelcol-falco/internal/falcofields"
 	"github.com/otelcol-falco/otelcol-falco/internal/testbed"
 )
 
@@ -314,10 +314,13 @@ func checkAlertRecord(lr plog.LogRecord, a *falcoemu.Alert) error {
 	var tactics, techniques []any
 	for i, tag := range a.Rule.Tags {
 		tags[i] = tag
-		if tactic, ok := strings.CutPrefix(tag, "mitre_"); ok {
-			tactics = append(tactics, tactic)
-		} else if len(tag) > 1 && tag[0] == 'T' && strings.Trim(tag[1:], "0123456789.") == "" {
-			techniques = append(techniques, tag)
+		switch kind, id := falcofields.ParseMitre(tag); kind {
+		case falcofields.MitreTactic:
+			if !slices.Contains(tactics, any(id)) { // mitre_x and its TA id name one tactic
+				tactics = append(tactics, id)
+			}
+		case falcofields.MitreTechnique:
+			techniques = append(techniques, id)
 		}
 	}
 	want["falco.tags"] = tags
