@@ -15,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/stretchr/testify/assert"
@@ -204,6 +205,7 @@ func TestTmpfsVolume(t *testing.T) {
 		}
 		require.True(t, errors.Is(err, ErrNoSpace), "%v", err)
 		require.NoError(t, s.compactAll())
+		time.Sleep(50 * time.Millisecond) // Pebble deletes obsolete files in the background
 	}
 	require.NoError(t, err, "new items are accepted once the drained items' space is reclaimed")
 }
