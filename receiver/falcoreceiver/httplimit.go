@@ -89,7 +89,6 @@ func (l *ingestLimits) acquire(ctx context.Context, n int) (release func()) {
 	return nil
 }
 
-
 // readBody reads the whole body into buf. Bytes beyond freeBodyBytes are reserved from the
 // shared budget before they are read: up front for a declared length, in growing steps for a
 // chunked or decompressed body. reserved is what the caller gives back with unreserve.
