@@ -169,7 +169,7 @@ func scenarioSet(o *options) []scenario {
 		{Name: "grpc-100pods", Kind: "grpc", Count: o.grpcCount, Pods: o.pods,
 			Description: fmt.Sprintf("gRPC output, %d pods x %d rules, as fast as it goes", o.pods, o.ruleCount)},
 		{Name: "grpc-100pods-disk", Kind: "grpc", Count: o.grpcCount, Pods: o.pods, ShippedQueue: true,
-			Description: "as grpc-100pods, through the shipped exporter's disk queue (pebble_storage) and compression"},
+			Description: "as grpc-100pods, through the shipped disk spool (pebble_storage) and compression"},
 		{Name: "grpc-100k-series", Kind: "grpc", Count: o.grpcCount, Pods: o.seriesPods, MaxSeries: o.seriesMax,
 			Description: fmt.Sprintf("gRPC output, %d pods x %d rules (~100k series), max_series %d", o.seriesPods, o.ruleCount, o.seriesMax)},
 		{Name: "grpc-guard", Kind: "grpc", Count: o.grpcCount, Pods: o.seriesPods, Rules: o.guardRules, MaxSeries: o.guardMax,
@@ -177,7 +177,7 @@ func scenarioSet(o *options) []scenario {
 		{Name: "http-single-1c", Kind: "http", Mode: "single", Count: o.httpCount, Connections: 1, Pods: o.pods,
 			Description: "http_output: one alert per POST, one keep-alive connection (as Falco)"},
 		{Name: "http-single-1c-disk", Kind: "http", Mode: "single", Count: o.httpCount, Connections: 1, Pods: o.pods, ShippedQueue: true,
-			Description: "as http-single-1c, through the shipped exporter's disk queue (pebble_storage) and compression"},
+			Description: "as http-single-1c, through the shipped disk spool (pebble_storage) and compression"},
 		{Name: "http-single-4c", Kind: "http", Mode: "single", Count: o.httpCount, Connections: 4, Pods: o.pods,
 			Description: "one alert per POST, 4 connections"},
 		{Name: "floor-1c", Kind: "floor", Mode: "single", Count: o.httpCount, Connections: 1, Pods: o.pods,
@@ -187,7 +187,7 @@ func scenarioSet(o *options) []scenario {
 		{Name: "http-ndjson", Kind: "http", Mode: "ndjson", Count: o.ndjsonCount, Connections: o.ndjsonConns, Batch: o.ndjsonBatch, Pods: o.pods,
 			Description: fmt.Sprintf("NDJSON batches of %d alerts, %d connections", o.ndjsonBatch, o.ndjsonConns)},
 		{Name: "http-ndjson-4c-disk", Kind: "http", Mode: "ndjson", Count: o.ndjsonCount, Connections: 4, Batch: o.ndjsonBatch, Pods: o.pods, ShippedQueue: true,
-			Description: fmt.Sprintf("NDJSON batches of %d alerts, 4 connections, through the shipped disk queue", o.ndjsonBatch)},
+			Description: fmt.Sprintf("NDJSON batches of %d alerts, 4 connections, through the shipped disk spool", o.ndjsonBatch)},
 		{Name: "latency-grpc", Kind: "grpc", Count: o.latencyCount, Rate: lat, Pods: o.pods, Latency: true,
 			Description: fmt.Sprintf("gRPC at a fixed %.0f alerts/s: alert time -> log record at the sink", lat)},
 		{Name: "latency-http-single", Kind: "http", Mode: "single", Count: o.latencyCount, Rate: lat, Connections: 1, Pods: o.pods, Latency: true,
@@ -931,16 +931,21 @@ func buildShippedQueueOverlay(doc agentDoc, agentPath string) (string, error) {
 			sink[k] = v
 		}
 	}
-	out, err := yaml.Marshal(map[string]any{"exporters": map[string]any{"otlp_http/benchsink": sink}})
+	overlay := map[string]any{"exporters": map[string]any{"otlp_http/benchsink": sink}}
+	if spool, ok := doc.Receivers["falco"]["spool"]; ok { // the receiver's spool on disk, as shipped
+		overlay["receivers"] = map[string]any{"falco": map[string]any{"spool": spool}}
+	}
+	out, err := yaml.Marshal(overlay)
 	if err != nil {
 		return "", err
 	}
-	return "# Written by bench/: the shipped logs exporter's queue in front of the sink.\n" + string(out), nil
+	return "# Written by bench/: the shipped spool and logs exporter settings in front of the sink.\n" + string(out), nil
 }
 
 // agentDoc is what the overlays read of the agent config: the lists they must repeat (lists are
 // replaced, not merged) and the logs exporter whose queue the ShippedQueue scenarios copy.
 type agentDoc struct {
+	Receivers map[string]map[string]any `yaml:"receivers"`
 	Exporters map[string]map[string]any `yaml:"exporters"`
 	Service   struct {
 		Extensions []string `yaml:"extensions"`
@@ -976,7 +981,12 @@ func buildOverlay(doc agentDoc, compression string) string {
 	}
 	exts := append(slices.Clone(doc.Service.Extensions), "pprof")
 	var sb strings.Builder
-	fmt.Fprintf(&sb, `# Written by bench/ for one run: logs to a counting sink, pprof on.
+	fmt.Fprintf(&sb, `# Written by bench/ for one run: logs to a counting sink, pprof on, the receiver's disk
+# spool off (the ShippedQueue scenarios put it back).
+receivers:
+  falco:
+    spool:
+      storage: null
 extensions:
   pprof:
     endpoint: ${env:PPROF_ENDPOINT}

@@ -41,6 +41,8 @@ var knownMetrics = map[string]string{
 	"otelcol_falco_receiver_series":                 "receiver/falcoreceiver/documentation.md",
 	"otelcol_falco_receiver_overflow_alerts":        "receiver/falcoreceiver/documentation.md",
 	"otelcol_falco_receiver_reconnects":             "receiver/falcoreceiver/documentation.md",
+	"otelcol_falco_receiver_spool_size":             "receiver/falcoreceiver/documentation.md",
+	"otelcol_falco_receiver_spool_capacity":         "receiver/falcoreceiver/documentation.md",
 	// Falco >= 0.38 webserver /metrics (userspace/falco/falco_metrics.cpp and libs
 	// metrics_collector.cpp), re-exported by the collector on :9376.
 	"falcosecurity_scap_n_evts_total":         "libs kernel_event_counters",
@@ -249,7 +251,7 @@ func TestPanelStructure(t *testing.T) {
 	for _, want := range []string{
 		"Alerts in range", "Alerts per second", "Alerts by priority", "Top rules", "By namespace",
 		"Top pods", "Top containers", "By syscall (evt.type)", "By source", "MITRE ATT&CK tactics",
-		"Alerts by rule and pod", "Falco receiver: accepted and refused", "Exporters: queue and in-flight",
+		"Alerts by rule and pod", "Falco receiver: accepted and refused", "Queues: spool, exporters, in-flight",
 		"Exporters: sent and failed", "Falco gRPC connection", "Scrape targets up",
 		"Kernel event drops per second", "Drops by buffer", "Kernel events per second", "Falco CPU",
 		"Falco memory", "Rule matches by priority (Falco counters)",

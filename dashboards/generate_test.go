@@ -542,8 +542,16 @@ func generateDashboard() []byte {
 	kind := func(metric, name string) string {
 		return fmt.Sprintf(`label_replace(max by (instance, exporter) (%s{%s}), "kind", "%s", "", "")`, metric, oj, name)
 	}
-	b.add("timeseries", "Exporters: queue and in-flight", "Batches waiting in each exporter's sending queue against its capacity (exporters with a sending_queue only), and requests in flight.", 12, 7,
-		[]target{{expr: kind("otelcol_exporter_queue_size", "queue size") + "\nor\n" + kind("otelcol_exporter_queue_capacity", "queue capacity") + "\nor\n" + kind("otelcol_exporter_in_flight_requests", "in flight"), legend: "{{instance}} {{exporter}} {{kind}}"}},
+	// The agent's queue towards the gateway is the falco receiver's spool; it shows as exporter "spool".
+	spool := func(metric, name string) string {
+		return fmt.Sprintf(`label_replace(label_replace(max by (instance) (%s{%s}), "kind", "%s", "", ""), "exporter", "spool", "", "")`, metric, oj, name)
+	}
+	b.add("timeseries", "Queues: spool, exporters, in-flight", "What waits for the next hop against its capacity: the agent's falco receiver spool (bytes) and each exporter's sending queue (exporters with a sending_queue only), and export requests in flight.", 12, 7,
+		[]target{{expr: strings.Join([]string{
+			spool("otelcol_falco_receiver_spool_size", "queue size"), spool("otelcol_falco_receiver_spool_capacity", "queue capacity"),
+			kind("otelcol_exporter_queue_size", "queue size"), kind("otelcol_exporter_queue_capacity", "queue capacity"),
+			kind("otelcol_exporter_in_flight_requests", "in flight"),
+		}, "\nor\n"), legend: "{{instance}} {{exporter}} {{kind}}"}},
 		timeseries("short", false, false, nil))
 	card := timeseries("short", false, false, nil)
 	card["fieldConfig"].(obj)["overrides"] = []any{obj{

@@ -649,11 +649,25 @@ func chownedByInit(spec *corev1.PodSpec, volume string) bool {
 	return false
 }
 
-// queueBudget adds up the byte budgets of the exporters' disk queues (every exporter that has
-// one, enabled in a pipeline or not: which ones run can be chosen by environment).
+// queueBudget adds up the byte budgets of the falco receiver's spool and the exporters' disk
+// queues (every exporter that has one, enabled in a pipeline or not: which ones run can be chosen
+// by environment).
 func queueBudget(t *testing.T, w workload) int64 {
 	t.Helper()
 	var total int64
+	recvs, _ := w.cfg.tree["receivers"].(map[string]any)
+	for id, r := range recvs {
+		if st, _ := lookupString(r, "spool", "storage"); st == "" {
+			continue
+		}
+		mb, _ := lookupString(r, "spool", "max_bytes")
+		n, err := strconv.ParseInt(w.env.expand(mb), 10, 64)
+		if err != nil {
+			t.Errorf("%s.spool.max_bytes %q: %v", id, mb, err)
+			continue
+		}
+		total += n
+	}
 	exps, _ := w.cfg.tree["exporters"].(map[string]any)
 	for id, e := range exps {
 		if st, _ := lookupString(e, "sending_queue", "storage"); st == "" {

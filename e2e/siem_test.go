@@ -146,8 +146,13 @@ func scrape(c *testbed.Collector, metric string, match ...string) float64 {
 	return v
 }
 
-// queueBytes is an exporter's persistent queue size: the shipped queues count bytes (sizer: bytes).
+// queueBytes is what a collector holds on disk for the next hop, in bytes: the agent's queue
+// towards the gateway is the falco receiver's spool, the gateway's are its exporters' persistent
+// queues (sizer: bytes).
 func queueBytes(c *testbed.Collector, exporter string) float64 {
+	if exporter == gatewayExporter {
+		return scrape(c, "otelcol_falco_receiver_spool_size")
+	}
 	return scrape(c, "otelcol_exporter_queue_size", fmt.Sprintf("exporter=%q", exporter))
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configgrpc"
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configoptional"
@@ -29,10 +30,52 @@ type Config struct {
 	// FalcoMetrics scrapes Falco's own Prometheus metrics (drops, event rates, rule matches) into
 	// the metrics pipeline, so the agent needs no Prometheus receiver beside it.
 	FalcoMetrics configoptional.Optional[FalcoMetricsConfig] `mapstructure:"falco_metrics"`
+	// Spool, given a storage extension, keeps every accepted alert on disk until the logs
+	// pipeline took it: a 200 to Falco (or an alert taken off its gRPC stream) survives crashes,
+	// restarts and outages of the next hop.
+	Spool SpoolConfig `mapstructure:"spool"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
+
+// SpoolConfig configures the receiver's durable spool of accepted alerts.
+type SpoolConfig struct {
+	// Storage is the storage extension holding the spool (pebble_storage, file_storage); none
+	// (the default) hands alerts straight to the pipeline.
+	Storage *component.ID `mapstructure:"storage"`
+	// MaxBytes caps the encoded alerts waiting in the spool; beyond it new alerts are refused
+	// (HTTP 503 with Retry-After; gRPC alerts wait in the receiver and in Falco's queue).
+	MaxBytes int64 `mapstructure:"max_bytes"`
+	// BatchSize is the most log records handed to the pipeline at once.
+	BatchSize int `mapstructure:"batch_size"`
+	// FlushTimeout is the pause after a hand-off of less than batch_size records, so that the
+	// next one gathers what arrives meanwhile (an alert's added delay at most).
+	FlushTimeout time.Duration `mapstructure:"flush_timeout"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+func (s *SpoolConfig) validate() error {
+	if s.Storage == nil {
+		return nil
+	}
+	var errs []error
+	if s.MaxBytes < minSpoolBytes {
+		errs = append(errs, fmt.Errorf("spool.max_bytes must be at least %d (1 MiB), got %d", minSpoolBytes, s.MaxBytes))
+	}
+	if s.BatchSize < 1 {
+		errs = append(errs, fmt.Errorf("spool.batch_size must be at least 1, got %d", s.BatchSize))
+	}
+	if s.FlushTimeout < 0 {
+		errs = append(errs, fmt.Errorf("spool.flush_timeout must not be negative, got %v", s.FlushTimeout))
+	}
+	return errors.Join(errs...)
+}
+
+// minSpoolBytes leaves room for one request of max_alerts_per_request alerts.
+const minSpoolBytes = 1 << 20
 
 // GRPCConfig configures the subscription to Falco's gRPC output service.
 type GRPCConfig struct {
@@ -169,7 +212,7 @@ func (cfg *Config) Validate() error {
 	if cfg.HTTP.HasValue() {
 		errs = append(errs, cfg.HTTP.Get().validate())
 	}
-	errs = append(errs, cfg.Metrics.validate())
+	errs = append(errs, cfg.Metrics.validate(), cfg.Spool.validate())
 	if cfg.FalcoMetrics.HasValue() {
 		errs = append(errs, cfg.FalcoMetrics.Get().validate())
 	}

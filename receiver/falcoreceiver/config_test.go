@@ -88,6 +88,15 @@ func TestLoadConfig(t *testing.T) {
 	})
 }
 
+func TestLoadSpoolConfig(t *testing.T) {
+	cfg := loadConfig(t, "spool")
+	require.NoError(t, confmap.Validate(cfg))
+	require.NotNil(t, cfg.Spool.Storage)
+	assert.Equal(t, "pebble_storage", cfg.Spool.Storage.String())
+	assert.Equal(t, SpoolConfig{Storage: cfg.Spool.Storage, MaxBytes: 256 << 20, BatchSize: 500, FlushTimeout: 100 * time.Millisecond}, cfg.Spool)
+	assert.Nil(t, loadConfig(t, "http_defaults").Spool.Storage, "no spool unless a storage is named")
+}
+
 func TestValidateRejects(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -101,6 +110,8 @@ func TestValidateRejects(t *testing.T) {
 		{name: "bad_metrics", wantErr: `"falco.rule" listed twice`},
 		{name: "bad_metrics", wantErr: "max_label_length must be 0 (default 256) or at least 16, got 3"},
 		{name: "bad_falco_metrics", wantErr: "want an http(s) URL"},
+		{name: "bad_spool", wantErr: "spool.max_bytes must be at least 1048576"},
+		{name: "bad_spool", wantErr: "spool.batch_size must be at least 1"},
 		{name: "bad_falco_metrics", wantErr: `falco_metrics: "collection_interval": requires positive value`},
 	}
 	for _, tt := range tests {

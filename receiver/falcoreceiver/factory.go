@@ -46,6 +46,8 @@ func createDefaultConfig() component.Config {
 		Metrics: defaultMetricsConfig(),
 		// Off unless named: Falco serves /metrics only when its webserver is told to.
 		FalcoMetrics: configoptional.Default(defaultFalcoMetricsConfig()),
+		Spool: SpoolConfig{MaxBytes: defaultSpoolMaxBytes, BatchSize: defaultSpoolBatchSize,
+			FlushTimeout: defaultSpoolFlushTimeout},
 	}
 }
 
@@ -95,6 +97,15 @@ func defaultHTTPConfig() HTTPConfig {
 	return HTTPConfig{ServerConfig: server, MaxAlertsPerRequest: defaultHTTPMaxAlerts,
 		MaxConcurrentRequests: defaultHTTPMaxConcurrent, MaxConnections: defaultHTTPMaxConnections}
 }
+
+// The spool's defaults: 512 MiB hold ~10 minutes of a storm of 1,000 alerts/s (~1 KB each
+// encoded) or hours of a normal node's rate; 1000 alerts per hand-off keep the exporter's requests
+// large while a batch stays a few MiB in memory; 200 ms is the exporter queue's usual flush_timeout.
+const (
+	defaultSpoolMaxBytes     = 512 << 20
+	defaultSpoolBatchSize    = 1000
+	defaultSpoolFlushTimeout = 200 * time.Millisecond
+)
 
 func defaultMetricsConfig() MetricsConfig {
 	controller := scraperhelper.NewDefaultControllerConfig()

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
@@ -50,6 +51,7 @@ type falcoReceiver struct {
 	wg           sync.WaitGroup
 	grpc         *grpcTransport
 	http         *httpTransport
+	spool        *spool           // nil without spool.storage or a logs pipeline
 	falcoMetrics receiver.Metrics // scraperhelper's controller of the falco_metrics scraper
 }
 
@@ -93,6 +95,18 @@ func (r *falcoReceiver) start(startCtx context.Context, host component.Host) err
 	if err := r.registerTelemetryCallbacks(); err != nil {
 		return err
 	}
+	if r.cfg.Spool.Storage != nil && r.logs != nil {
+		// Before the transports: what an earlier run stored goes out first.
+		sp, err := r.openSpool(ctx, host)
+		if err != nil {
+			return err
+		}
+		r.spool = sp
+		r.wg.Go(func() { sp.run(ctx) })
+		if err := r.registerSpoolTelemetry(sp); err != nil {
+			return err
+		}
+	}
 	if r.cfg.GRPC.HasValue() {
 		// The connection is set up here, so bad TLS files or a missing auth extension fail Start.
 		t, err := newGRPCTransport(ctx, r.cfg.GRPC.Get(), r, host)
@@ -126,6 +140,40 @@ func (r *falcoReceiver) start(startCtx context.Context, host component.Host) err
 		}
 	}
 	return nil
+}
+
+// openSpool gets the spool's storage client and finds what an earlier run left in it.
+func (r *falcoReceiver) openSpool(ctx context.Context, host component.Host) (*spool, error) {
+	id := *r.cfg.Spool.Storage
+	ext, ok := host.GetExtensions()[id]
+	if !ok {
+		return nil, fmt.Errorf("spool.storage: no extension %q; add it under extensions and service.extensions", id)
+	}
+	se, ok := ext.(storage.Extension)
+	if !ok {
+		return nil, fmt.Errorf("spool.storage: extension %q is not a storage extension (use pebble_storage or file_storage)", id)
+	}
+	client, err := se.GetClient(ctx, component.KindReceiver, r.settings.ID, "spool")
+	if err != nil {
+		return nil, fmt.Errorf("spool.storage %q: %w", id, err)
+	}
+	sp := newSpool(client, r.logs, r.settings.Logger, r.cfg.Spool)
+	if err := sp.open(ctx); err != nil {
+		return nil, errors.Join(err, client.Close(ctx))
+	}
+	return sp, nil
+}
+
+func (r *falcoReceiver) registerSpoolTelemetry(sp *spool) error {
+	return errors.Join(
+		r.telemetry.RegisterFalcoReceiverSpoolSizeCallback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(sp.usage())
+			return nil
+		}),
+		r.telemetry.RegisterFalcoReceiverSpoolCapacityCallback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(sp.maxBytes)
+			return nil
+		}))
 }
 
 func (r *falcoReceiver) registerTelemetryCallbacks() error {
@@ -178,6 +226,9 @@ func (r *falcoReceiver) stop(ctx context.Context) error {
 			err = errors.Join(err, r.emitMetrics(ctx))
 		}
 	}
+	if r.spool != nil {
+		err = errors.Join(err, r.spool.client.Close(ctx))
+	}
 	return err
 }
 
@@ -186,6 +237,17 @@ func (r *falcoReceiver) stop(ctx context.Context) error {
 // (gRPC) or tell the sender to retry (HTTP) without counting twice.
 func (r *falcoReceiver) consumeAlerts(ctx context.Context, obsrep *receiverhelper.ObsReport, alerts []*alert, received time.Time) error {
 	if len(alerts) == 0 {
+		return nil
+	}
+	if r.spool != nil {
+		// Accepted means stored: from here the spool, not the sender, delivers the alerts.
+		ctx = obsrep.StartLogsOp(ctx)
+		err := r.spool.append(ctx, alertsToLogs(alerts, received), len(alerts))
+		obsrep.EndLogsOp(ctx, dataFormat, len(alerts), err)
+		if err != nil {
+			return err
+		}
+		r.counter.count(alerts, received)
 		return nil
 	}
 	var err error

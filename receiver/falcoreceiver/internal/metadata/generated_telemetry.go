@@ -33,6 +33,8 @@ type TelemetryBuilder struct {
 	FalcoReceiverReconnects      metric.Int64Counter
 	FalcoReceiverRefusedRequests metric.Int64Counter
 	FalcoReceiverSeries          metric.Int64ObservableGauge
+	FalcoReceiverSpoolCapacity   metric.Int64ObservableGauge
+	FalcoReceiverSpoolSize       metric.Int64ObservableGauge
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -67,6 +69,36 @@ func (builder *TelemetryBuilder) RegisterFalcoReceiverSeriesCallback(cb metric.I
 		cb(ctx, &observerInt64{inst: builder.FalcoReceiverSeries, obs: o})
 		return nil
 	}, builder.FalcoReceiverSeries)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterFalcoReceiverSpoolCapacityCallback sets callback for observable FalcoReceiverSpoolCapacity metric.
+func (builder *TelemetryBuilder) RegisterFalcoReceiverSpoolCapacityCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.FalcoReceiverSpoolCapacity, obs: o})
+		return nil
+	}, builder.FalcoReceiverSpoolCapacity)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterFalcoReceiverSpoolSizeCallback sets callback for observable FalcoReceiverSpoolSize metric.
+func (builder *TelemetryBuilder) RegisterFalcoReceiverSpoolSizeCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.FalcoReceiverSpoolSize, obs: o})
+		return nil
+	}, builder.FalcoReceiverSpoolSize)
 	if err != nil {
 		return err
 	}
@@ -132,6 +164,18 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_falco_receiver_series",
 		metric.WithDescription("Number of live falco.events series held in memory (the cardinality guard caps it at max_series). [Alpha]"),
 		metric.WithUnit("{series}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.FalcoReceiverSpoolCapacity, err = builder.meter.Int64ObservableGauge(
+		"otelcol_falco_receiver_spool_capacity",
+		metric.WithDescription("The spool's capacity (spool.max_bytes); only with spool.storage. [Alpha]"),
+		metric.WithUnit("By"),
+	)
+	errs = errors.Join(errs, err)
+	builder.FalcoReceiverSpoolSize, err = builder.meter.Int64ObservableGauge(
+		"otelcol_falco_receiver_spool_size",
+		metric.WithDescription("Encoded alerts in the spool that the logs pipeline has not taken yet; only with spool.storage. Rising means the next hop is down or slow; at the capacity new alerts are refused. [Alpha]"),
+		metric.WithUnit("By"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

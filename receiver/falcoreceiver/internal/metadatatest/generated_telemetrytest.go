@@ -96,3 +96,31 @@ func AssertEqualFalcoReceiverSeries(t *testing.T, tt *componenttest.Telemetry, d
 	require.NoError(t, err)
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
+
+func AssertEqualFalcoReceiverSpoolCapacity(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_falco_receiver_spool_capacity",
+		Description: "The spool's capacity (spool.max_bytes); only with spool.storage. [Alpha]",
+		Unit:        "By",
+		Data: metricdata.Gauge[int64]{
+			DataPoints: dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_falco_receiver_spool_capacity")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
+func AssertEqualFalcoReceiverSpoolSize(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_falco_receiver_spool_size",
+		Description: "Encoded alerts in the spool that the logs pipeline has not taken yet; only with spool.storage. Rising means the next hop is down or slow; at the capacity new alerts are refused. [Alpha]",
+		Unit:        "By",
+		Data: metricdata.Gauge[int64]{
+			DataPoints: dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_falco_receiver_spool_size")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}

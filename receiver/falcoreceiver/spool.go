@@ -1,0 +1,325 @@
+// Copyright The otelcol-falco Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package falcoreceiver // import "github.com/otelcol-falco/otelcol-falco/receiver/falcoreceiver"
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.uber.org/zap"
+)
+
+// The spool keeps every alert the receiver acknowledged in a storage extension until the logs
+// pipeline took it. Falco >= 0.44 sends one alert per POST, one POST at a time, and a 200 must
+// mean the alert is safe: one storage write per request is that promise's whole price. The
+// exporter's persistent queue would pay it three times per alert (enqueue, dispatch, done), plus
+// a pipeline pass and an encode/decode per alert; the spool hands the pipeline batches instead.
+//
+// Entries are OTLP-encoded logs under consecutive sequence numbers; "head" is the first one not
+// yet delivered. An entry is deleted once the pipeline accepted it, so a crash in between sends
+// it again (at least once, never lost).
+const (
+	spoolHeadKey   = "head"
+	spoolReadAhead = 64 // entries read from storage per Batch call
+	spoolMaxWait   = 5 * time.Second
+)
+
+// errSpoolFull is a refusal: HTTP answers 503 with Retry-After, gRPC holds the alerts.
+var errSpoolFull = errors.New("the falco receiver's spool is full (spool.max_bytes): the logs pipeline is not keeping up or its next hop is down")
+
+// spoolKey is the entry's number in decimal, as the exporters' persistent queue names items:
+// pebble_storage stores such keys in numeric order after every other key, so a new entry is
+// past the end of every table and checking that it is new costs no table read.
+func spoolKey(seq uint64) string { return strconv.FormatUint(seq, 10) }
+
+// spoolEntry is one stored append, also kept decoded in memory while the drain is close behind.
+type spoolEntry struct {
+	seq     uint64
+	logs    plog.Logs
+	records int
+	size    int
+}
+
+type spool struct {
+	client       storage.Client
+	next         consumer.Logs
+	logger       *zap.Logger
+	maxBytes     int64
+	batchSize    int // log records per hand-off to the pipeline
+	flushTimeout time.Duration
+	memLimit     int // log records kept decoded beside their stored copy
+
+	marshaler   plog.ProtoMarshaler
+	unmarshaler plog.ProtoUnmarshaler
+	wake        chan struct{}
+
+	head uint64 // first entry not deleted yet; only the drain changes it after open
+
+	mu      sync.Mutex
+	claimed uint64 // first entry the drain has not taken yet
+	tail    uint64 // next sequence number
+	bytes   int64  // stored bytes of the entries not delivered yet
+	mem     []spoolEntry
+	memRecs int
+}
+
+func newSpool(client storage.Client, next consumer.Logs, logger *zap.Logger, cfg SpoolConfig) *spool {
+	return &spool{
+		client: client, next: next, logger: logger,
+		maxBytes: cfg.MaxBytes, batchSize: cfg.BatchSize, flushTimeout: cfg.FlushTimeout, memLimit: 2 * cfg.BatchSize,
+		wake: make(chan struct{}, 1),
+	}
+}
+
+// open finds what an earlier run left: the entries from head on, until the first missing one.
+func (s *spool) open(ctx context.Context) error {
+	v, err := s.client.Get(ctx, spoolHeadKey)
+	if err != nil {
+		return fmt.Errorf("spool: reading its head: %w", err)
+	}
+	if len(v) == 8 {
+		s.head = binary.BigEndian.Uint64(v)
+	} else if err := s.client.Set(ctx, spoolHeadKey, binary.BigEndian.AppendUint64(nil, 0)); err != nil {
+		// Written now, so that delivering never adds a key: a storage that refuses new keys
+		// on a full disk still lets the spool delete what it delivered.
+		return fmt.Errorf("spool: initializing: %w", err)
+	}
+	s.tail = s.head
+	for {
+		ops := make([]*storage.Operation, spoolReadAhead)
+		for i := range ops {
+			ops[i] = storage.GetOperation(spoolKey(s.tail + uint64(i)))
+		}
+		if err := s.client.Batch(ctx, ops...); err != nil {
+			return fmt.Errorf("spool: reading stored alerts: %w", err)
+		}
+		for _, op := range ops {
+			if op.Value == nil {
+				s.claimed = s.head
+				if s.tail > s.head {
+					s.logger.Info("delivering alerts stored by an earlier run first",
+						zap.Uint64("entries", s.tail-s.head), zap.Int64("bytes", s.bytes))
+				}
+				return nil
+			}
+			s.tail++
+			s.bytes += int64(len(op.Value))
+		}
+	}
+}
+
+// append stores logs (records log records) and returns once they are in storage.
+func (s *spool) append(ctx context.Context, logs plog.Logs, records int) error {
+	buf, err := s.marshaler.MarshalLogs(logs)
+	if err != nil {
+		return consumererror.NewPermanent(fmt.Errorf("spool: encoding alerts: %w", err))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.bytes+int64(len(buf)) > s.maxBytes {
+		return errSpoolFull
+	}
+	seq := s.tail
+	// Not cancelled with the request: an entry half-written is one the next append overwrites.
+	if err := s.client.Set(context.WithoutCancel(ctx), spoolKey(seq), buf); err != nil {
+		return fmt.Errorf("spool: storing alerts: %w", err)
+	}
+	s.tail++
+	s.bytes += int64(len(buf))
+	// Kept decoded only where the drain will look next: right after the last kept entry, or
+	// as the first entry it has not taken. Otherwise the drain reads it back from storage.
+	contiguous := (len(s.mem) == 0 && seq == s.claimed) || (len(s.mem) > 0 && s.mem[len(s.mem)-1].seq+1 == seq)
+	if contiguous && s.memRecs+records <= s.memLimit {
+		s.mem = append(s.mem, spoolEntry{seq: seq, logs: logs, records: records, size: len(buf)})
+		s.memRecs += records
+	}
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// usage is the stored bytes, for the receiver's telemetry.
+func (s *spool) usage() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bytes
+}
+
+// run hands stored alerts to the pipeline, oldest first, until ctx ends.
+func (s *spool) run(ctx context.Context) {
+	for {
+		b, ok := s.take(ctx)
+		if !ok {
+			return
+		}
+		if !s.deliver(ctx, b) {
+			return // stays stored: the next run delivers it
+		}
+		s.release(ctx, b)
+		if b.records < s.batchSize && s.flushTimeout > 0 {
+			// Not a full batch: let the next one gather for a while, so that a steady stream
+			// of single alerts costs the pipeline and the next hop a request per flush_timeout,
+			// not one per alert. A lone alert after a quiet spell goes out at once.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(s.flushTimeout):
+			}
+		}
+	}
+}
+
+// spoolBatch is a run of consecutive entries taken by the drain.
+type spoolBatch struct {
+	first, end uint64
+	logs       plog.Logs
+	records    int
+	size       int64
+}
+
+// take waits for entries and claims up to batchSize records of them, from memory when they
+// are there, else from storage.
+func (s *spool) take(ctx context.Context) (spoolBatch, bool) {
+	s.mu.Lock()
+	for s.claimed == s.tail {
+		s.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return spoolBatch{}, false
+		case <-s.wake:
+		}
+		s.mu.Lock()
+	}
+	b := spoolBatch{first: s.claimed, end: s.claimed, logs: plog.NewLogs()}
+	if len(s.mem) > 0 && s.mem[0].seq == s.claimed {
+		n := 0
+		for n < len(s.mem) && (n == 0 || b.records+s.mem[n].records <= s.batchSize) {
+			e := s.mem[n]
+			e.logs.ResourceLogs().MoveAndAppendTo(b.logs.ResourceLogs())
+			b.records += e.records
+			b.size += int64(e.size)
+			s.memRecs -= e.records
+			s.mem[n] = spoolEntry{}
+			n++
+		}
+		s.mem = s.mem[n:]
+		b.end = b.first + uint64(n)
+		s.claimed = b.end
+		s.mu.Unlock()
+		return b, true
+	}
+	stop := s.tail
+	if len(s.mem) > 0 {
+		stop = s.mem[0].seq
+	}
+	s.mu.Unlock()
+
+	for !s.load(ctx, &b, stop, s.batchSize) {
+		select { // a storage error: try again later, the entries stay
+		case <-ctx.Done():
+			return spoolBatch{}, false
+		case <-time.After(spoolMaxWait):
+		}
+	}
+	s.mu.Lock()
+	s.claimed = b.end
+	s.mu.Unlock()
+	return b, true
+}
+
+// load reads entries from b.end on (at most up to stop) into b until it holds limit records.
+func (s *spool) load(ctx context.Context, b *spoolBatch, stop uint64, limit int) bool {
+	for b.end < stop && b.records < limit {
+		ops := make([]*storage.Operation, 0, spoolReadAhead)
+		for seq := b.end; seq < stop && len(ops) < spoolReadAhead; seq++ {
+			ops = append(ops, storage.GetOperation(spoolKey(seq)))
+		}
+		if err := s.client.Batch(ctx, ops...); err != nil {
+			s.logger.Warn("spool: reading stored alerts failed; retrying", zap.Error(err))
+			return false
+		}
+		for _, op := range ops {
+			logs, err := s.unmarshaler.UnmarshalLogs(op.Value)
+			if op.Value == nil {
+				err = errors.New("missing")
+			}
+			if err == nil && b.records > 0 && b.records+logs.LogRecordCount() > limit {
+				return true // the next batch starts here
+			}
+			b.end++
+			b.size += int64(len(op.Value))
+			if err != nil {
+				// Nothing a peer sent can cause this: only a damaged store. Skip the entry.
+				s.logger.Error("spool: dropping an unreadable stored entry", zap.String("key", op.Key), zap.Error(err))
+				continue
+			}
+			b.records += logs.LogRecordCount()
+			logs.ResourceLogs().MoveAndAppendTo(b.logs.ResourceLogs())
+		}
+	}
+	return true
+}
+
+// deliver offers b to the pipeline until it is taken (or refused permanently) or ctx ends. A
+// refused offer is retried from the stored copy: processors may have changed the first one.
+func (s *spool) deliver(ctx context.Context, b spoolBatch) bool {
+	wait := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := s.next.ConsumeLogs(ctx, b.logs)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return false // shutting down: the entries wait for the next run
+		case err == nil:
+			if attempt > 1 {
+				s.logger.Info("the logs pipeline takes alerts again", zap.Int("attempts", attempt))
+			}
+			return true
+		case consumererror.IsPermanent(err):
+			s.logger.Error("the logs pipeline permanently refused alerts; dropped", zap.Int("alerts", b.records), zap.Error(err))
+			return true
+		case attempt == 1:
+			s.logger.Warn("the logs pipeline refuses alerts; they stay in the spool and are offered again", zap.Error(err))
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, spoolMaxWait)
+		reloaded := spoolBatch{first: b.first, end: b.first, logs: plog.NewLogs()}
+		if s.load(ctx, &reloaded, b.end, math.MaxInt) {
+			b = reloaded
+		}
+	}
+}
+
+// release deletes delivered entries, with any an earlier release failed to delete. Until they
+// are deleted, a restart sends them again.
+func (s *spool) release(ctx context.Context, b spoolBatch) {
+	ops := make([]*storage.Operation, 0, b.end-s.head+1)
+	for seq := s.head; seq < b.end; seq++ {
+		ops = append(ops, storage.DeleteOperation(spoolKey(seq)))
+	}
+	ops = append(ops, storage.SetOperation(spoolHeadKey, binary.BigEndian.AppendUint64(nil, b.end)))
+	if err := s.client.Batch(context.WithoutCancel(ctx), ops...); err != nil {
+		s.logger.Warn("spool: deleting delivered alerts failed; retried with the next delivery", zap.Error(err))
+	} else {
+		s.head = b.end
+	}
+	s.mu.Lock()
+	s.bytes -= b.size
+	s.mu.Unlock()
+}

@@ -1,0 +1,339 @@
+// Copyright The otelcol-falco Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package falcoreceiver
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.uber.org/zap"
+
+	"github.com/otelcol-falco/otelcol-falco/receiver/falcoreceiver/internal/metadata"
+)
+
+// memStorage is a storage.Client over a map, with failures on demand.
+type memStorage struct {
+	mu       sync.Mutex
+	kv       map[string][]byte
+	failSets bool // refuse batches that set an entry (a full disk)
+}
+
+func newMemStorage() *memStorage { return &memStorage{kv: map[string][]byte{}} }
+
+func (m *memStorage) Get(ctx context.Context, key string) ([]byte, error) {
+	op := storage.GetOperation(key)
+	return op.Value, m.Batch(ctx, op)
+}
+
+func (m *memStorage) Set(ctx context.Context, key string, v []byte) error {
+	return m.Batch(ctx, storage.SetOperation(key, v))
+}
+
+func (m *memStorage) Delete(ctx context.Context, key string) error {
+	return m.Batch(ctx, storage.DeleteOperation(key))
+}
+
+func (m *memStorage) Batch(_ context.Context, ops ...*storage.Operation) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, op := range ops {
+		if op.Type == storage.Set && m.failSets && op.Key != spoolHeadKey {
+			return errors.New("no space left on device")
+		}
+	}
+	for _, op := range ops {
+		switch op.Type {
+		case storage.Get:
+			op.Value = m.kv[op.Key]
+		case storage.Set:
+			m.kv[op.Key] = append([]byte(nil), op.Value...)
+		case storage.Delete:
+			delete(m.kv, op.Key)
+		}
+	}
+	return nil
+}
+
+func (m *memStorage) Close(context.Context) error { return nil }
+
+func (m *memStorage) keys() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.kv)
+}
+
+func (m *memStorage) setFailing(fail bool) {
+	m.mu.Lock()
+	m.failSets = fail
+	m.mu.Unlock()
+}
+
+// gatedLogs refuses (retryably) while closed, and records what it took.
+type gatedLogs struct {
+	consumertest.LogsSink
+	mu     sync.Mutex
+	closed bool
+	offers int
+}
+
+func (g *gatedLogs) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	g.mu.Lock()
+	g.offers++
+	closed := g.closed
+	g.mu.Unlock()
+	// Like a processor that changed the data before the exporter refused it.
+	ld.ResourceLogs().At(0).Resource().Attributes().PutStr("touched", "yes")
+	if closed {
+		return errors.New("gateway down")
+	}
+	return g.LogsSink.ConsumeLogs(ctx, ld)
+}
+
+func (g *gatedLogs) setClosed(closed bool) {
+	g.mu.Lock()
+	g.closed = closed
+	g.mu.Unlock()
+}
+
+func (g *gatedLogs) bodies() []string {
+	var out []string
+	for _, ld := range g.AllLogs() {
+		for i := 0; i < ld.ResourceLogs().Len(); i++ {
+			sl := ld.ResourceLogs().At(i).ScopeLogs()
+			for j := 0; j < sl.Len(); j++ {
+				lrs := sl.At(j).LogRecords()
+				for k := 0; k < lrs.Len(); k++ {
+					out = append(out, lrs.At(k).Body().Str())
+				}
+			}
+		}
+	}
+	return out
+}
+
+func numberedLogs(from, n int) plog.Logs {
+	ld := plog.NewLogs()
+	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	for i := from; i < from+n; i++ {
+		lrs.AppendEmpty().Body().SetStr(strconv.Itoa(i))
+	}
+	return ld
+}
+
+func numbers(from, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = strconv.Itoa(from + i)
+	}
+	return out
+}
+
+type runningSpool struct {
+	*spool
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func startSpool(t *testing.T, st storage.Client, next consumer.Logs, cfg SpoolConfig) *runningSpool {
+	t.Helper()
+	sp := newSpool(st, next, zap.NewNop(), cfg)
+	require.NoError(t, sp.open(context.Background()))
+	ctx, cancel := context.WithCancel(context.Background())
+	rs := &runningSpool{spool: sp, cancel: cancel, done: make(chan struct{})}
+	go func() { sp.run(ctx); close(rs.done) }()
+	t.Cleanup(rs.stop)
+	return rs
+}
+
+func (rs *runningSpool) stop() {
+	rs.cancel()
+	<-rs.done
+}
+
+func spoolConfig(maxBytes int64, batch int) SpoolConfig {
+	return SpoolConfig{MaxBytes: maxBytes, BatchSize: batch}
+}
+
+func TestSpoolDeliversInOrderInBatches(t *testing.T) {
+	st, sink := newMemStorage(), &gatedLogs{}
+	sp := startSpool(t, st, sink, spoolConfig(1<<20, 10))
+	for i := range 100 {
+		require.NoError(t, sp.append(context.Background(), numberedLogs(i*3, 3), 3))
+	}
+	require.Eventually(t, func() bool { return sink.LogRecordCount() == 300 }, 5*time.Second, 5*time.Millisecond)
+	assert.Equal(t, numbers(0, 300), sink.bodies())
+	for _, ld := range sink.AllLogs() {
+		assert.LessOrEqual(t, ld.LogRecordCount(), 10, "a hand-off holds at most batch_size records")
+	}
+	require.Eventually(t, func() bool { return sp.usage() == 0 && st.keys() == 1 }, 5*time.Second, 5*time.Millisecond,
+		"delivered entries are deleted; only the head is left")
+}
+
+func TestSpoolKeepsAlertsAcrossRestartWhilePipelineRefuses(t *testing.T) {
+	st, sink := newMemStorage(), &gatedLogs{}
+	sink.setClosed(true)
+	first := startSpool(t, st, sink, spoolConfig(1<<20, 7))
+	for i := range 50 {
+		require.NoError(t, first.append(context.Background(), numberedLogs(i, 1), 1))
+	}
+	require.Eventually(t, func() bool { sink.mu.Lock(); defer sink.mu.Unlock(); return sink.offers > 0 }, 5*time.Second, time.Millisecond)
+	first.stop() // a restart (or a crash: nothing was acknowledged by the pipeline)
+
+	assert.Equal(t, 51, st.keys(), "50 entries and the head are stored")
+	sink.setClosed(false)
+	second := startSpool(t, st, sink, spoolConfig(1<<20, 7))
+	require.NoError(t, second.append(context.Background(), numberedLogs(50, 1), 1))
+	require.Eventually(t, func() bool { return sink.LogRecordCount() == 51 }, 5*time.Second, 5*time.Millisecond)
+	assert.Equal(t, numbers(0, 51), sink.bodies(), "stored alerts first, in order, each once")
+}
+
+func TestSpoolRetriesFromTheStoredCopy(t *testing.T) {
+	st, sink := newMemStorage(), &gatedLogs{}
+	sink.setClosed(true)
+	sp := startSpool(t, st, sink, spoolConfig(1<<20, 100))
+	require.NoError(t, sp.append(context.Background(), numberedLogs(0, 5), 5))
+	require.Eventually(t, func() bool { sink.mu.Lock(); defer sink.mu.Unlock(); return sink.offers > 0 }, 5*time.Second, time.Millisecond)
+	sink.setClosed(false)
+	require.Eventually(t, func() bool { return sink.LogRecordCount() == 5 }, 5*time.Second, 5*time.Millisecond)
+	got := sink.AllLogs()[0].ResourceLogs()
+	assert.Equal(t, 1, got.Len(), "the refused offer's changes are not offered again")
+	assert.Equal(t, numbers(0, 5), sink.bodies())
+}
+
+func TestSpoolRefusesWhenFullAndAcceptsAfterDraining(t *testing.T) {
+	st, sink := newMemStorage(), &gatedLogs{}
+	sink.setClosed(true)
+	entry := numberedLogs(0, 10)
+	size, err := (&plog.ProtoMarshaler{}).MarshalLogs(entry)
+	require.NoError(t, err)
+	sp := startSpool(t, st, sink, spoolConfig(int64(3*len(size)), 100))
+	for range 3 {
+		require.NoError(t, sp.append(context.Background(), numberedLogs(0, 10), 10))
+	}
+	err = sp.append(context.Background(), numberedLogs(0, 10), 10)
+	require.ErrorIs(t, err, errSpoolFull)
+	assert.False(t, consumererror.IsPermanent(err), "a full spool is a retryable refusal (503)")
+
+	sink.setClosed(false)
+	require.Eventually(t, func() bool { return sp.usage() == 0 }, 10*time.Second, 5*time.Millisecond)
+	require.NoError(t, sp.append(context.Background(), numberedLogs(0, 10), 10))
+}
+
+func TestSpoolStorageFailureRefusesWithoutLosingOrder(t *testing.T) {
+	st, sink := newMemStorage(), &gatedLogs{}
+	sp := startSpool(t, st, sink, spoolConfig(1<<20, 100))
+	require.NoError(t, sp.append(context.Background(), numberedLogs(0, 1), 1))
+	st.setFailing(true)
+	require.Error(t, sp.append(context.Background(), numberedLogs(99, 1), 1), "a full disk refuses")
+	st.setFailing(false)
+	require.NoError(t, sp.append(context.Background(), numberedLogs(1, 1), 1))
+	require.Eventually(t, func() bool { return sink.LogRecordCount() == 2 }, 5*time.Second, 5*time.Millisecond)
+	assert.Equal(t, numbers(0, 2), sink.bodies(), "the refused alert left no gap and no trace")
+}
+
+func TestSpoolReadsBackWhatMemoryCouldNotHold(t *testing.T) {
+	st, sink := newMemStorage(), &gatedLogs{}
+	sink.setClosed(true)
+	sp := startSpool(t, st, sink, spoolConfig(1<<20, 4)) // 8 records kept decoded at most
+	for i := range 40 {
+		require.NoError(t, sp.append(context.Background(), numberedLogs(i, 1), 1))
+	}
+	sp.mu.Lock()
+	held := sp.memRecs
+	sp.mu.Unlock()
+	assert.LessOrEqual(t, held, 8)
+	sink.setClosed(false)
+	require.Eventually(t, func() bool { return sink.LogRecordCount() == 40 }, 10*time.Second, 5*time.Millisecond)
+	assert.Equal(t, numbers(0, 40), sink.bodies())
+}
+
+func TestSpoolSkipsADamagedEntry(t *testing.T) {
+	st, sink := newMemStorage(), &gatedLogs{}
+	sink.setClosed(true)
+	first := startSpool(t, st, sink, spoolConfig(1<<20, 100))
+	for i := range 3 {
+		require.NoError(t, first.append(context.Background(), numberedLogs(i, 1), 1))
+	}
+	first.stop()
+	require.NoError(t, st.Set(context.Background(), spoolKey(1), []byte{0xff, 0xff, 0xff}))
+	sink.setClosed(false)
+	startSpool(t, st, sink, spoolConfig(1<<20, 100))
+	require.Eventually(t, func() bool { return sink.LogRecordCount() == 2 }, 5*time.Second, 5*time.Millisecond)
+	assert.Equal(t, []string{"0", "2"}, sink.bodies())
+}
+
+// memStorageExtension hands out one memStorage, as pebble_storage or file_storage would.
+type memStorageExtension struct {
+	component.StartFunc
+	component.ShutdownFunc
+	st *memStorage
+}
+
+func (e memStorageExtension) GetClient(context.Context, component.Kind, component.ID, string) (storage.Client, error) {
+	return e.st, nil
+}
+
+func startSpooledHTTPReceiver(t *testing.T, next consumer.Logs, host component.Host, maxBytes int64) (*httpFixture, error) {
+	t.Helper()
+	cfg := createDefaultConfig().(*Config)
+	httpCfg := defaultHTTPConfig()
+	httpCfg.ServerConfig.NetAddr.Endpoint = "127.0.0.1:0"
+	cfg.HTTP, cfg.GRPC = configoptional.Some(httpCfg), configoptional.None[GRPCConfig]()
+	id := component.MustNewID("pebble_storage")
+	cfg.Spool.Storage, cfg.Spool.MaxBytes = &id, maxBytes
+	rcv, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, next)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, rcv.Shutdown(context.Background())) })
+	if err := rcv.Start(context.Background(), host); err != nil {
+		return nil, err
+	}
+	r := rcv.(*falcoReceiver)
+	return &httpFixture{r: r, url: "http://" + r.http.addr.String(), client: &http.Client{Timeout: 10 * time.Second}}, nil
+}
+
+func TestReceiverAcknowledgesOnceSpooled(t *testing.T) {
+	st, sink := newMemStorage(), &gatedLogs{}
+	sink.setClosed(true) // the next hop is down: 200 all the same, the spool holds the alert
+	f, err := startSpooledHTTPReceiver(t, sink, hostWithExtensions{component.MustNewID("pebble_storage"): memStorageExtension{st: st}}, 1<<20)
+	require.NoError(t, err)
+	resp, err := f.client.Post(f.url+"/", "application/json", strings.NewReader(minimalAlert))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, 2, st.keys(), "the alert and the head are stored")
+
+	st.setFailing(true) // a full disk
+	resp, err = f.client.Post(f.url+"/", "application/json", strings.NewReader(minimalAlert))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	assert.NotEmpty(t, resp.Header.Get("Retry-After"))
+
+	sink.setClosed(false)
+	require.Eventually(t, func() bool { return sink.LogRecordCount() == 1 }, 5*time.Second, 5*time.Millisecond)
+}
+
+func TestReceiverSpoolNeedsAStorageExtension(t *testing.T) {
+	_, err := startSpooledHTTPReceiver(t, consumertest.NewNop(), componenttest.NewNopHost(), 1<<20)
+	require.ErrorContains(t, err, `spool.storage: no extension "pebble_storage"`)
+	_, err = startSpooledHTTPReceiver(t, consumertest.NewNop(), hostWithExtensions{component.MustNewID("pebble_storage"): tokenAuth{}}, 1<<20)
+	require.ErrorContains(t, err, "is not a storage extension")
+}
