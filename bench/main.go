@@ -584,7 +584,7 @@ func (b *bench) runFloor(tb *runTB, sc scenario, r *Result) {
 // runCollector runs the collector with the agent config and the bench overlay under one scenario.
 func (b *bench) runCollector(tb *runTB, sc scenario, runIdx int, r *Result) {
 	dir := tb.TempDir()
-	sink := startCountingSink(tb, sc.Latency)
+	sink := testbed.StartSink(tb, false)
 	overlay := filepath.Join(dir, "bench.yaml")
 	if err := os.WriteFile(overlay, []byte(b.overlay), 0o600); err != nil {
 		tb.Fatalf("overlay: %v", err)
