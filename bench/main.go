@@ -365,11 +365,6 @@ func run(o *options) int {
 		log.Printf("bench: %v", err)
 		return 2
 	}
-	// testbed runs the repository's dist/otelcol-falco; -collector must name that binary.
-	if bin := testbed.CollectorBinary(&runTB{}); !sameFile(bin, o.collector) {
-		log.Printf("bench: -collector %s is not %s, the binary testbed runs", o.collector, bin)
-		return 2
-	}
 	rep := Report{
 		Time: started.UTC(), Machine: describeMachine(b.root), Command: strings.Join(os.Args, " "),
 		Collector: b.env, Config: []string{rel(b.root, b.agent), "bench overlay (bench/main.go, buildOverlay; text in overlay)"}, Overlay: b.overlay,
@@ -452,12 +447,6 @@ func mergeResults(path string, fresh []Result) []Result {
 	return out
 }
 
-func sameFile(a, b string) bool {
-	fa, err1 := os.Stat(a)
-	fb, err2 := os.Stat(b)
-	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
-}
-
 func rel(root, p string) string {
 	if r, err := filepath.Rel(root, p); err == nil {
 		return r
@@ -535,52 +524,6 @@ func (b *bench) httpArgs(sc scenario, url string) []string {
 	return args
 }
 
-// runFloor measures the bare net/http handler with the same HTTP generator.
-func (b *bench) runFloor(tb *runTB, sc scenario, r *Result) {
-	self, err := os.Executable()
-	if err != nil {
-		tb.Fatalf("floor: %v", err)
-	}
-	dir := tb.TempDir()
-	addr := testbed.FreeAddr(tb)
-	env := []string{}
-	for k, v := range b.env {
-		env = append(env, k+"="+v)
-	}
-	floor := startProcess(tb, env, self, "-floor-serve", addr)
-	if !testbed.WaitFor(10*time.Second, func() bool {
-		resp, err := http.Post("http://"+addr+"/", "text/plain", strings.NewReader("warm-up"))
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil || floor.exited()
-	}) || floor.exited() {
-		tb.Fatalf("floor did not start: %s", floor.out.String())
-	}
-	time.Sleep(200 * time.Millisecond)
-	summary := filepath.Join(dir, "summary.json")
-	cpu0 := mustCPU(tb, floor.pid())
-	args := append(b.emulatorArgs(sc, summary), b.httpArgs(sc, "http://"+addr+"/")...)
-	emu := startProcess(tb, nil, b.o.emulator, args...)
-	select {
-	case <-emu.done:
-	case <-time.After(b.o.timeout):
-		tb.Fatalf("floor: the sender did not finish within %v: %s", b.o.timeout, emu.out.String())
-	}
-	cpu1 := mustCPU(tb, floor.pid())
-	r.PeakRSSMiB = peakRSSMiB(floor.pid())
-	s := readSummary(tb, summary, emu)
-	r.Delivered = int64(s.HTTP.Acked)
-	r.Seconds = s.ElapsedSeconds
-	r.AlertsPerSec = float64(s.HTTP.Acked) / max(s.ElapsedSeconds, 1e-9)
-	r.SenderFailed, r.SenderRetries, r.SenderStatus = s.HTTP.Failed, s.HTTP.Retries, s.HTTP.Status
-	r.CPUSeconds = (cpu1 - cpu0).Seconds()
-	r.CPUPer100k = r.CPUSeconds / float64(max(s.HTTP.Acked, 1)) * 1e5
-	if s.HTTP.Acked != sc.Count {
-		tb.Fatalf("floor: %d of %d requests answered 2xx", s.HTTP.Acked, sc.Count)
-	}
-}
-
 // runCollector runs the collector with the agent config and the bench overlay under one scenario.
 func (b *bench) runCollector(tb *runTB, sc scenario, runIdx int, r *Result) {
 	dir := tb.TempDir()
@@ -622,7 +565,9 @@ func (b *bench) runCollector(tb *runTB, sc scenario, runIdx int, r *Result) {
 	for k, v := range b.env {
 		env[k] = v
 	}
-	col := startCollector(tb, configs, env, b.o.featureGates)
+	col := testbed.StartCollector(tb, testbed.CollectorOptions{
+		Binary: b.o.collector, Configs: configs, Env: env, FeatureGates: b.o.featureGates,
+	})
 	pid := col.PID()
 	if b.o.profileDir != "" { // the collector's log, also when the run fails
 		logPath := filepath.Join(b.o.profileDir, fmt.Sprintf("%s-%d.collector.log", sc.Name, runIdx+1))
@@ -639,11 +584,11 @@ func (b *bench) runCollector(tb *runTB, sc scenario, runIdx int, r *Result) {
 		args = append(args, b.httpArgs(sc, "http://"+httpAddr+"/")...)
 	}
 	cpu0 := mustCPU(tb, pid)
-	emu := startProcess(tb, nil, b.o.emulator, args...)
+	emu := testbed.StartProcess(tb, nil, b.o.emulator, args...)
 
 	var profiles []string
 	midHeap, cpuProf := false, false
-	var mem memPeaks
+	var mem testbed.MemorySampler
 	profDone := make(chan struct{})
 	close(profDone)
 	deadline := time.Now().Add(b.o.timeout)
@@ -651,13 +596,13 @@ func (b *bench) runCollector(tb *runTB, sc scenario, runIdx int, r *Result) {
 	for sink.Count() < want {
 		if time.Now().After(deadline) {
 			tb.Fatalf("only %d of %d log records reached the sink within %v\nemulator: %s\ncollector: %s",
-				sink.Count(), want, b.o.timeout, tail(emu.out.String(), 2000), tail(col.Output(), 4000))
+				sink.Count(), want, b.o.timeout, tail(emu.Output(), 2000), tail(col.Output(), 4000))
 		}
 		if col.Exited() {
 			tb.Fatalf("the collector exited:\n%s", tail(col.Output(), 4000))
 		}
-		if emu.exited() {
-			tb.Fatalf("the emulator exited early (%v):\n%s", emu.err, tail(emu.out.String(), 2000))
+		if emu.Exited() {
+			tb.Fatalf("the emulator exited early (%v):\n%s", emu.Err(), tail(emu.Output(), 2000))
 		}
 		if b.o.profileDir != "" && !midHeap && float64(sink.Count()) >= b.o.heapAt*float64(want) {
 			// By default the heap in the middle of the load, when the pipeline holds the most.
@@ -676,11 +621,11 @@ func (b *bench) runCollector(tb *runTB, sc scenario, runIdx int, r *Result) {
 				fetchTo(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pprofAddr, b.o.profileSeconds), p)
 			}()
 		}
-		mem.sample(pid)
+		mem.Sample(pid)
 		time.Sleep(5 * time.Millisecond)
 	}
 	cpuLogs := mustCPU(tb, pid)
-	if emuCPU, err := procCPU(emu.pid()); err == nil {
+	if emuCPU, err := procCPU(emu.PID()); err == nil {
 		r.LoadCPUPer100k = emuCPU.Seconds() / float64(want) * 1e5
 	}
 	r.PeakRSSPreScrapeMiB = peakRSSMiB(pid)
@@ -755,23 +700,19 @@ func (b *bench) runCollector(tb *runTB, sc scenario, runIdx int, r *Result) {
 		r.CPUPer100k = r.CPUSeconds / float64(want) * 1e5
 		r.PeakRSSMiB = peakRSSMiB(pid)
 	}
-	mem.sample(pid)
-	r.PeakRSSAnonMiB, r.PeakRSSFileMiB = mem.anonMiB(), mem.fileMiB()
+	mem.Sample(pid)
+	anon, file := mem.Peaks()
+	r.PeakRSSAnonMiB, r.PeakRSSFileMiB = mib(anon), mib(file)
 	<-profDone
 	r.Profiles = profiles
 
-	emu.stop(10 * time.Second)
+	emu.Stop(10 * time.Second)
 	if s, ok := tryReadSummary(summary); ok && s.HTTP != nil {
 		r.SenderFailed, r.SenderRetries, r.SenderStatus = s.HTTP.Failed, s.HTTP.Retries, s.HTTP.Status
 	}
 	if r.Delivered != want {
 		tb.Fatalf("the sink got %d log records, want %d (duplicates or extra records)", r.Delivered, want)
 	}
-}
-
-// startCollector starts the -collector binary through testbed.
-func startCollector(tb *runTB, configs []string, env map[string]string, featureGates []string) *testbed.Collector {
-	return testbed.StartCollector(tb, testbed.CollectorOptions{Configs: configs, Env: env, FeatureGates: featureGates})
 }
 
 func mustCPU(tb *runTB, pid int) time.Duration {
@@ -846,10 +787,10 @@ func tryReadSummary(path string) (emulatorSummary, bool) {
 	return s, true
 }
 
-func readSummary(tb *runTB, path string, emu *process) emulatorSummary {
+func readSummary(tb *runTB, path string, emu *testbed.Process) emulatorSummary {
 	s, ok := tryReadSummary(path)
 	if !ok || s.HTTP == nil {
-		tb.Fatalf("no emulator summary (%v):\n%s", emu.err, tail(emu.out.String(), 2000))
+		tb.Fatalf("no emulator summary (%v):\n%s", emu.Err(), tail(emu.Output(), 2000))
 	}
 	return s
 }
