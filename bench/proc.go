@@ -5,13 +5,15 @@ package main
 
 import (
 	"bytes"
-	"github.com/otelcol-falco/otelcol-falco/internal/testbed"
 	"os"
 	"os/exec"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prometheus/procfs"
+
+	"github.com/otelcol-falco/otelcol-falco/internal/testbed"
 )
 
 // procCPU is the CPU time (user + system) the process has used so far.
@@ -22,33 +24,23 @@ func procCPU(pid int) (time.Duration, error) {
 
 // peakRSSMiB is the process's peak resident set (VmHWM) in MiB, 0 when unreadable.
 func peakRSSMiB(pid int) float64 {
-	u, err := testbed.ReadProcessUsage(pid)
-	if err != nil {
-		return 0
-	}
-	return float64(u.PeakRSS) / (1 << 20)
+	u, _ := testbed.ReadProcessUsage(pid)
+	return mib(u.PeakRSS)
 }
 
-// memPeaks tracks the largest anonymous and file-backed resident memory seen.
-type memPeaks struct{ testbed.MemorySampler }
+func mib(bytes uint64) float64 { return float64(bytes) / (1 << 20) }
 
-func (m *memPeaks) sample(pid int) { m.Sample(pid) }
-
-func (m *memPeaks) anonMiB() float64 { anon, _ := m.Peaks(); return float64(anon) / (1 << 20) }
-func (m *memPeaks) fileMiB() float64 { _, file := m.Peaks(); return float64(file) / (1 << 20) }
-
-// loadAvg1 is the 1-minute load average.
+// loadAvg1 is the 1-minute load average, -1 when unreadable.
 func loadAvg1() float64 {
-	b, err := os.ReadFile("/proc/loadavg")
+	fs, err := procfs.NewDefaultFS()
 	if err != nil {
 		return -1
 	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
+	l, err := fs.LoadAvg()
+	if err != nil {
 		return -1
 	}
-	v, _ := strconv.ParseFloat(f[0], 64)
-	return v
+	return l.Load1
 }
 
 // Machine describes where the run happened.
@@ -66,22 +58,12 @@ type Machine struct {
 func describeMachine(repoRoot string) Machine {
 	m := Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
 	m.Hostname, _ = os.Hostname()
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				m.CPUModel = strings.TrimSpace(v)
-				break
-			}
+	if fs, err := procfs.NewDefaultFS(); err == nil {
+		if cpus, err := fs.CPUInfo(); err == nil && len(cpus) > 0 {
+			m.CPUModel = cpus[0].ModelName
 		}
-	}
-	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
-				if fs := strings.Fields(rest); len(fs) > 0 {
-					kb, _ := strconv.ParseFloat(fs[0], 64)
-					m.MemoryGiB = float64(int(kb/1024/1024*10+0.5)) / 10
-				}
-			}
+		if mem, err := fs.Meminfo(); err == nil && mem.MemTotalBytes != nil {
+			m.MemoryGiB = float64(int(float64(*mem.MemTotalBytes)/(1<<30)*10+0.5)) / 10
 		}
 	}
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {

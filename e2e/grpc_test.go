@@ -173,7 +173,7 @@ func TestGRPCLatency(t *testing.T) {
 	feed(t, emu, newGenerator(t, falcoemu.GeneratorConfig{Seed: 3, Pods: 5}), count, 100)
 	require.True(t, testbed.WaitFor(20*time.Second, func() bool { return sink.Count() >= count }))
 
-	lat := sink.Latencies()
+	lat := sink.Latencies(time.Time{})
 	require.Len(t, lat, count)
 	slices.Sort(lat)
 	p50, p99 := lat[len(lat)/2], lat[len(lat)*99/100]

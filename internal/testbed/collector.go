@@ -4,7 +4,6 @@
 package testbed // import "github.com/otelcol-falco/otelcol-falco/internal/testbed"
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -54,12 +52,11 @@ var (
 
 // Collector is a running dist/otelcol-falco process.
 type Collector struct {
-	cmd    *exec.Cmd
-	output *syncBuffer
+	*Process
 	Env    map[string]string
-	done   chan struct{}
 	Health string // health_check address
 
+	binary       string
 	featureGates []string
 }
 
@@ -71,6 +68,8 @@ type CollectorOptions struct {
 	Env map[string]string
 	// FeatureGates are passed as --feature-gates, e.g. pdata.useProtoPooling.
 	FeatureGates []string
+	// Binary is the collector to run; empty: CollectorBinary.
+	Binary string
 }
 
 // StartCollector starts the collector and waits until its health_check answers; the env var
@@ -90,9 +89,11 @@ func StartCollector(tb TB, opts CollectorOptions) *Collector {
 	if env["TELEMETRY_HOST"] == "" {
 		env["TELEMETRY_HOST"] = "127.0.0.1"
 	}
-	c := &Collector{Env: env, Health: env["HEALTH_CHECK_ENDPOINT"], featureGates: opts.FeatureGates}
+	c := &Collector{Env: env, Health: env["HEALTH_CHECK_ENDPOINT"], binary: opts.Binary, featureGates: opts.FeatureGates}
+	if c.binary == "" {
+		c.binary = CollectorBinary(tb)
+	}
 	c.start(tb, opts.Configs)
-	tb.Cleanup(func() { c.Stop(tb) })
 	return c
 }
 
@@ -105,23 +106,10 @@ func (c *Collector) start(tb TB, configs []string) {
 	if len(c.featureGates) > 0 {
 		args = append(args, "--feature-gates", strings.Join(c.featureGates, ","))
 	}
-	c.cmd = exec.Command(CollectorBinary(tb), args...)
-	c.cmd.Env = os.Environ()
-	for k, v := range c.Env {
-		c.cmd.Env = append(c.cmd.Env, k+"="+v)
-	}
-	c.output = &syncBuffer{}
-	c.cmd.Stdout, c.cmd.Stderr = c.output, c.output
-	if err := c.cmd.Start(); err != nil {
-		tb.Fatalf("start collector: %v", err)
-	}
-	c.done = make(chan struct{})
-	go func() { _ = c.cmd.Wait(); close(c.done) }()
+	c.Process = StartProcess(tb, c.Env, c.binary, args...)
 	healthy := WaitFor(30*time.Second, func() bool {
-		select {
-		case <-c.done:
+		if c.Exited() {
 			return true
-		default:
 		}
 		resp, err := http.Get("http://" + c.Health + "/")
 		if err != nil {
@@ -141,58 +129,9 @@ func (c *Collector) Restart(tb TB, configs []string) {
 	c.start(tb, configs)
 }
 
-// PID is the collector's process id, for /proc readings.
-func (c *Collector) PID() int { return c.cmd.Process.Pid }
-
-// Exited reports whether the process has ended.
-func (c *Collector) Exited() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// Output is everything the collector logged so far.
-func (c *Collector) Output() string { return c.output.String() }
-
 // Stop asks the collector to shut down (SIGTERM) and waits up to 20 s, then kills it.
 func (c *Collector) Stop(tb TB) {
-	if c.cmd == nil || c.Exited() {
-		return
+	if !c.Process.Stop(stopTimeout) {
+		tb.Logf("collector did not stop within %v; killed it", stopTimeout)
 	}
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-c.done:
-	case <-time.After(20 * time.Second):
-		tb.Logf("collector did not stop within 20s; killing it")
-		c.Kill()
-	}
-}
-
-// Kill ends the collector at once (SIGKILL), as a crash would.
-func (c *Collector) Kill() {
-	if c.cmd == nil || c.Exited() {
-		return
-	}
-	_ = c.cmd.Process.Kill()
-	<-c.done
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -26,7 +26,6 @@ type ScrapeTarget struct {
 // Prometheus is a real Prometheus server (Debian's package) on loopback with a temporary TSDB.
 type Prometheus struct {
 	Addr string
-	cmd  *exec.Cmd
 }
 
 // PrometheusBinary finds the prometheus binary, failing the test with the install hint.
@@ -66,21 +65,12 @@ func StartPrometheus(tb TB, targets []ScrapeTarget, ruleFiles ...string) *Promet
 		tb.Fatalf("prometheus config: %v", err)
 	}
 	p := &Prometheus{Addr: FreeAddr(tb)}
-	p.cmd = exec.Command(PrometheusBinary(tb),
+	proc := StartProcess(tb, nil, PrometheusBinary(tb),
 		"--config.file="+cfgPath,
 		"--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
 		"--web.listen-address="+p.Addr,
 		"--web.enable-lifecycle",
 	)
-	out := &syncBuffer{}
-	p.cmd.Stdout, p.cmd.Stderr = out, out
-	if err := p.cmd.Start(); err != nil {
-		tb.Fatalf("start prometheus: %v", err)
-	}
-	tb.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-		_ = p.cmd.Wait()
-	})
 	if !WaitFor(30*time.Second, func() bool {
 		resp, err := http.Get("http://" + p.Addr + "/-/ready")
 		if err != nil {
@@ -89,7 +79,7 @@ func StartPrometheus(tb TB, targets []ScrapeTarget, ruleFiles ...string) *Promet
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}) {
-		tb.Fatalf("prometheus not ready:\n%s", out.String())
+		tb.Fatalf("prometheus not ready:\n%s", proc.Output())
 	}
 	return p
 }

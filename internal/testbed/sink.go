@@ -4,6 +4,7 @@
 package testbed // import "github.com/otelcol-falco/otelcol-falco/internal/testbed"
 
 import (
+	"bytes"
 	"compress/gzip"
 	"errors"
 	"io"
@@ -12,7 +13,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/klauspost/compress/zstd"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -20,8 +20,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 )
 
-// Sink is an OTLP/HTTP logs endpoint standing in for a SIEM. It counts every record, can keep
-// them for inspection, tells duplicates apart, and can be taken down and brought back.
+// Sink is an OTLP/HTTP logs endpoint standing in for a SIEM. It counts every record, notes when
+// records arrived and how long after their timestamp, can keep them for inspection, tells
+// duplicates apart, and can be taken down and brought back.
 type Sink struct {
 	Addr string
 	keep bool
@@ -30,19 +31,23 @@ type Sink struct {
 	records    []plog.LogRecord
 	seen       map[string]struct{}
 	duplicates int
-	latencies  []time.Duration // arrival - record timestamp
+	latencies  []latencySample
 
-	total    atomic.Int64
-	requests atomic.Int64
-	rejected atomic.Int64 // requests refused for invalid UTF-8
-	down     atomic.Bool
-	strict   atomic.Bool // refuse requests with invalid UTF-8, as a real SIEM does
-	server   *http.Server
-	listener net.Listener
+	total      atomic.Int64
+	firstAt    atomic.Int64 // unix nanos of the first records' arrival
+	firstBatch atomic.Int64 // records of the request that brought them
+	lastAt     atomic.Int64 // unix nanos of the latest records' arrival
+	requests   atomic.Int64
+	rejected   atomic.Int64 // requests refused for invalid UTF-8
+	down       atomic.Bool
+	strict     atomic.Bool // refuse requests with invalid UTF-8, as a real SIEM does
+	server     *http.Server
+	listener   net.Listener
 }
 
 // StartSink starts a sink on a free loopback port. keep=true stores every record (tests);
-// keep=false only counts (benchmarks).
+// keep=false only counts, reading the protobuf wire format without decoding it, so that a
+// benchmark's sink takes little CPU from the collector it measures.
 func StartSink(tb TB, keep bool) *Sink {
 	tb.Helper()
 	s := newSink(keep)
@@ -136,11 +141,45 @@ func (s *Sink) Records() []plog.LogRecord {
 	return append([]plog.LogRecord(nil), s.records...)
 }
 
-// Latencies returns, for each record, arrival time minus the record's timestamp.
-func (s *Sink) Latencies() []time.Duration {
+// latencySample is one record's timestamp (the alert's time) and how long after it it arrived.
+type latencySample struct {
+	raised  int64 // unix nanos
+	latency time.Duration
+}
+
+// Latencies returns arrival time minus timestamp of the records raised at or after from (all
+// records for the zero time; records without a timestamp are left out).
+func (s *Sink) Latencies(from time.Time) []time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]time.Duration(nil), s.latencies...)
+	var since int64 // from, in unix nanos: zero keeps every sample
+	if !from.IsZero() {
+		since = from.UnixNano()
+	}
+	out := make([]time.Duration, 0, len(s.latencies))
+	for _, l := range s.latencies {
+		if l.raised >= since {
+			out = append(out, l.latency)
+		}
+	}
+	return out
+}
+
+// FirstArrival is when the first records arrived (the zero time before).
+func (s *Sink) FirstArrival() time.Time { return unixNanos(s.firstAt.Load()) }
+
+// FirstBatch is how many records the first request carried: a throughput measured from
+// FirstArrival leaves them out.
+func (s *Sink) FirstBatch() int64 { return s.firstBatch.Load() }
+
+// LastArrival is when the latest records arrived (the zero time before).
+func (s *Sink) LastArrival() time.Time { return unixNanos(s.lastAt.Load()) }
+
+func unixNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
 }
 
 func (s *Sink) handleLogs(w http.ResponseWriter, r *http.Request) {
@@ -156,35 +195,71 @@ func (s *Sink) handleLogs(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	req := plogotlp.NewExportRequest()
-	if r.Header.Get("Content-Type") == "application/json" {
-		err = req.UnmarshalJSON(body)
-	} else {
-		err = req.UnmarshalProto(body)
-	}
-	if err != nil {
+	isJSON := r.Header.Get("Content-Type") == "application/json"
+	var times []uint64
+	if s.keep || s.strict.Load() || isJSON {
+		req := plogotlp.NewExportRequest()
+		if isJSON {
+			err = req.UnmarshalJSON(body)
+		} else {
+			err = req.UnmarshalProto(body)
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if s.strict.Load() {
+			if where := invalidUTF8(req.Logs()); where != "" {
+				s.rejected.Add(1)
+				http.Error(w, "invalid UTF-8 in "+where, http.StatusBadRequest)
+				return
+			}
+		}
+		times = s.keepRecords(req.Logs())
+	} else if times, err = recordTimes(body); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if s.strict.Load() {
-		if where := invalidUTF8(req.Logs()); where != "" {
-			s.rejected.Add(1)
-			http.Error(w, "invalid UTF-8 in "+where, http.StatusBadRequest)
-			return
-		}
-	}
-	s.record(req.Logs(), arrived)
+	s.arrived(times, arrived)
 	w.Header().Set("Content-Type", "application/x-protobuf")
 	out, _ := plogotlp.NewExportResponse().MarshalProto()
 	_, _ = w.Write(out)
 }
 
+// record takes in logs that arrived at arrived (the Kafka consumer's way in).
 func (s *Sink) record(logs plog.Logs, arrived time.Time) {
-	n := logs.LogRecordCount()
-	s.total.Add(int64(n))
-	if !s.keep {
+	s.arrived(s.keepRecords(logs), arrived)
+}
+
+// arrived counts records with these timestamps that arrived at at. The count goes up last, so a
+// caller that sees it reach a number also sees those records' arrival times and latencies.
+func (s *Sink) arrived(times []uint64, at time.Time) {
+	n := int64(len(times))
+	if n == 0 {
 		return
 	}
+	now := at.UnixNano()
+	if s.firstAt.CompareAndSwap(0, now) {
+		s.firstBatch.Store(n)
+	}
+	for t := now; ; {
+		if old := s.lastAt.Load(); old >= t || s.lastAt.CompareAndSwap(old, t) {
+			break
+		}
+	}
+	s.mu.Lock()
+	for _, ts := range times {
+		if ts != 0 {
+			s.latencies = append(s.latencies, latencySample{raised: int64(ts), latency: time.Duration(now - int64(ts))})
+		}
+	}
+	s.mu.Unlock()
+	s.total.Add(n)
+}
+
+// keepRecords stores copies of the records when the sink keeps them, and returns their timestamps.
+func (s *Sink) keepRecords(logs plog.Logs) []uint64 {
+	times := make([]uint64, 0, logs.LogRecordCount())
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rls := logs.ResourceLogs()
@@ -193,6 +268,10 @@ func (s *Sink) record(logs plog.Logs, arrived time.Time) {
 		for j := 0; j < rl.ScopeLogs().Len(); j++ {
 			lrs := rl.ScopeLogs().At(j).LogRecords()
 			for k := 0; k < lrs.Len(); k++ {
+				times = append(times, uint64(lrs.At(k).Timestamp()))
+				if !s.keep {
+					continue
+				}
 				lr := plog.NewLogRecord()
 				lrs.At(k).CopyTo(lr)
 				// Resource attributes travel with the copy so tests can check identity too.
@@ -207,14 +286,14 @@ func (s *Sink) record(logs plog.Logs, arrived time.Time) {
 					s.seen[key] = struct{}{}
 				}
 				s.records = append(s.records, lr)
-				if ts := lr.Timestamp().AsTime(); lr.Timestamp() != 0 {
-					s.latencies = append(s.latencies, arrived.Sub(ts))
-				}
 			}
 		}
 	}
+	return times
 }
 
+// readBody reads the request body, decompressed. The buffer starts at the body's length: from
+// io.ReadAll's 512 bytes, a benchmark's megabyte requests would be copied a dozen times over.
 func readBody(r *http.Request) ([]byte, error) {
 	var reader io.Reader = r.Body
 	switch r.Header.Get("Content-Encoding") {
@@ -226,7 +305,7 @@ func readBody(r *http.Request) ([]byte, error) {
 		defer gz.Close()
 		reader = gz
 	case "zstd":
-		dec, err := zstd.NewReader(r.Body)
+		dec, err := zstd.NewReader(r.Body, zstd.WithDecoderConcurrency(1))
 		if err != nil {
 			return nil, err
 		}
@@ -236,68 +315,7 @@ func readBody(r *http.Request) ([]byte, error) {
 	default:
 		return nil, errors.New("unsupported Content-Encoding " + r.Header.Get("Content-Encoding"))
 	}
-	return io.ReadAll(reader)
-}
-
-// invalidUTF8 names the first string of logs that is not valid UTF-8, or returns "".
-func invalidUTF8(logs plog.Logs) string {
-	rls := logs.ResourceLogs()
-	for i := 0; i < rls.Len(); i++ {
-		rl := rls.At(i)
-		if where := invalidInMap(rl.Resource().Attributes()); where != "" {
-			return "resource attribute " + where
-		}
-		for j := 0; j < rl.ScopeLogs().Len(); j++ {
-			sl := rl.ScopeLogs().At(j)
-			if !utf8.ValidString(sl.Scope().Name()) {
-				return "scope name"
-			}
-			lrs := sl.LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				lr := lrs.At(k)
-				switch {
-				case !utf8.ValidString(lr.SeverityText()), !utf8.ValidString(lr.EventName()):
-					return "severity text or event name"
-				case invalidInValue(lr.Body()) != "":
-					return "body"
-				}
-				if where := invalidInMap(lr.Attributes()); where != "" {
-					return "attribute " + where
-				}
-			}
-		}
-	}
-	return ""
-}
-
-func invalidInMap(m pcommon.Map) (where string) {
-	m.Range(func(k string, v pcommon.Value) bool {
-		if !utf8.ValidString(k) {
-			where = "key"
-		} else if w := invalidInValue(v); w != "" {
-			where = k + w
-		}
-		return where == ""
-	})
-	return where
-}
-
-func invalidInValue(v pcommon.Value) string {
-	switch v.Type() {
-	case pcommon.ValueTypeStr:
-		if !utf8.ValidString(v.Str()) {
-			return " (string)"
-		}
-	case pcommon.ValueTypeMap:
-		if w := invalidInMap(v.Map()); w != "" {
-			return "." + w
-		}
-	case pcommon.ValueTypeSlice:
-		for i := 0; i < v.Slice().Len(); i++ {
-			if w := invalidInValue(v.Slice().At(i)); w != "" {
-				return "[]" + w
-			}
-		}
-	}
-	return ""
+	buf := bytes.NewBuffer(make([]byte, 0, max(r.ContentLength, 0)+bytes.MinRead))
+	_, err := buf.ReadFrom(reader)
+	return buf.Bytes(), err
 }
