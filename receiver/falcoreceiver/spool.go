@@ -32,7 +32,12 @@ import (
 const (
 	spoolHeadKey   = "head"
 	spoolReadAhead = 64 // entries read from storage per Batch call
-	spoolMaxWait   = 5 * time.Second
+	// spoolMemBytes bounds the entries also kept decoded, by their encoded size (~10,000 alerts):
+	// the drain takes them without reading storage, which is several times dearer once Pebble
+	// has moved them from its memtable to tables. A fast sender's bursts (gRPC at full speed)
+	// stay within it; beyond, the drain reads back what it fell behind on.
+	spoolMemBytes = 16 << 20
+	spoolMaxWait  = 5 * time.Second
 )
 
 // errSpoolFull is a refusal: HTTP answers 503 with Retry-After, gRPC holds the alerts.
@@ -58,27 +63,30 @@ type spool struct {
 	maxBytes     int64
 	batchSize    int // log records per hand-off to the pipeline
 	flushTimeout time.Duration
-	memLimit     int // log records kept decoded beside their stored copy
 
 	marshaler   plog.ProtoMarshaler
 	unmarshaler plog.ProtoUnmarshaler
 	wake        chan struct{}
 
-	head uint64 // first entry not deleted yet; only the drain changes it after open
+	relMu     sync.Mutex
+	head      uint64            // first entry not deleted yet
+	delivered uint64            // first entry not known delivered, with all before it
+	finished  map[uint64]uint64 // delivered batches beyond delivered: first -> end
 
-	mu      sync.Mutex
-	claimed uint64 // first entry the drain has not taken yet
-	tail    uint64 // next sequence number
-	bytes   int64  // stored bytes of the entries not delivered yet
-	mem     []spoolEntry
-	memRecs int
+	mu       sync.Mutex
+	claimed  uint64       // first entry the drain has not taken yet
+	tail     uint64       // next sequence number
+	bytes    int64        // stored bytes of the entries not delivered yet
+	mem      []spoolEntry // kept decoded beside their stored copy
+	memBytes int          // their encoded size
+	memLimit int          // spoolMemBytes; smaller in tests
 }
 
 func newSpool(client storage.Client, next consumer.Logs, logger *zap.Logger, cfg SpoolConfig) *spool {
 	return &spool{
 		client: client, next: next, logger: logger,
-		maxBytes: cfg.MaxBytes, batchSize: cfg.BatchSize, flushTimeout: cfg.FlushTimeout, memLimit: 2 * cfg.BatchSize,
-		wake: make(chan struct{}, 1),
+		maxBytes: cfg.MaxBytes, batchSize: cfg.BatchSize, flushTimeout: cfg.FlushTimeout,
+		wake: make(chan struct{}, 1), finished: map[uint64]uint64{}, memLimit: spoolMemBytes,
 	}
 }
 
@@ -106,7 +114,7 @@ func (s *spool) open(ctx context.Context) error {
 		}
 		for _, op := range ops {
 			if op.Value == nil {
-				s.claimed = s.head
+				s.claimed, s.delivered = s.head, s.head
 				if s.tail > s.head {
 					s.logger.Info("delivering alerts stored by an earlier run first",
 						zap.Uint64("entries", s.tail-s.head), zap.Int64("bytes", s.bytes))
@@ -140,15 +148,22 @@ func (s *spool) append(ctx context.Context, logs plog.Logs, records int) error {
 	// Kept decoded only where the drain will look next: right after the last kept entry, or
 	// as the first entry it has not taken. Otherwise the drain reads it back from storage.
 	contiguous := (len(s.mem) == 0 && seq == s.claimed) || (len(s.mem) > 0 && s.mem[len(s.mem)-1].seq+1 == seq)
-	if contiguous && s.memRecs+records <= s.memLimit {
+	if contiguous && s.memBytes+len(buf) <= s.memLimit {
 		s.mem = append(s.mem, spoolEntry{seq: seq, logs: logs, records: records, size: len(buf)})
-		s.memRecs += records
+		s.memBytes += len(buf)
 	}
 	select {
 	case s.wake <- struct{}{}:
 	default:
 	}
 	return nil
+}
+
+// pending reports whether entries wait that the drain has not taken.
+func (s *spool) pending() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.claimed < s.tail
 }
 
 // usage is the stored bytes, for the receiver's telemetry.
@@ -158,21 +173,42 @@ func (s *spool) usage() int64 {
 	return s.bytes
 }
 
-// run hands stored alerts to the pipeline, oldest first, until ctx ends.
+// spoolExports is how many hand-offs to the pipeline run at once (an exporter's num_consumers):
+// with a synchronous exporter, one export waiting for the next hop would otherwise hold up the
+// rest, and a drain slower than the alerts arrive reads them back from disk.
+const spoolExports = 4
+
+// run hands stored alerts to the pipeline, oldest first, until ctx ends: it takes batches and
+// spoolExports workers deliver them.
 func (s *spool) run(ctx context.Context) {
+	batches := make(chan spoolBatch)
+	var workers sync.WaitGroup
+	for range spoolExports {
+		workers.Go(func() {
+			for b := range batches {
+				if s.deliver(ctx, b) {
+					s.release(ctx, b)
+				} // else: shutting down; it stays stored and the next run delivers it
+			}
+		})
+	}
+	defer workers.Wait()
+	defer close(batches)
 	for {
 		b, ok := s.take(ctx)
 		if !ok {
 			return
 		}
-		if !s.deliver(ctx, b) {
-			return // stays stored: the next run delivers it
+		select {
+		case batches <- b:
+		case <-ctx.Done():
+			return
 		}
-		s.release(ctx, b)
-		if b.records < s.batchSize && s.flushTimeout > 0 {
-			// Not a full batch: let the next one gather for a while, so that a steady stream
-			// of single alerts costs the pipeline and the next hop a request per flush_timeout,
-			// not one per alert. A lone alert after a quiet spell goes out at once.
+		if b.records < s.batchSize && s.flushTimeout > 0 && !s.pending() {
+			// The spool ran dry before the batch filled: let the next one gather for a while,
+			// so that a steady stream of single alerts costs the pipeline and the next hop a
+			// request per flush_timeout, not one per alert. A lone alert after a quiet spell
+			// goes out at once.
 			select {
 			case <-ctx.Done():
 				return
@@ -211,7 +247,7 @@ func (s *spool) take(ctx context.Context) (spoolBatch, bool) {
 			e.logs.ResourceLogs().MoveAndAppendTo(b.logs.ResourceLogs())
 			b.records += e.records
 			b.size += int64(e.size)
-			s.memRecs -= e.records
+			s.memBytes -= e.size
 			s.mem[n] = spoolEntry{}
 			n++
 		}
@@ -306,18 +342,29 @@ func (s *spool) deliver(ctx context.Context, b spoolBatch) bool {
 	}
 }
 
-// release deletes delivered entries, with any an earlier release failed to delete. Until they
-// are deleted, a restart sends them again.
+// release records b as delivered and deletes the delivered entries before the first one still
+// being exported (and any an earlier release failed to delete): the stored entries stay one run
+// from head, so a restart finds all that was not delivered. Until deleted, an entry is sent
+// again after a restart.
 func (s *spool) release(ctx context.Context, b spoolBatch) {
-	ops := make([]*storage.Operation, 0, b.end-s.head+1)
-	for seq := s.head; seq < b.end; seq++ {
-		ops = append(ops, storage.DeleteOperation(spoolKey(seq)))
+	s.relMu.Lock()
+	defer s.relMu.Unlock()
+	s.finished[b.first] = b.end
+	for end, ok := s.finished[s.delivered]; ok; end, ok = s.finished[s.delivered] {
+		delete(s.finished, s.delivered)
+		s.delivered = end
 	}
-	ops = append(ops, storage.SetOperation(spoolHeadKey, binary.BigEndian.AppendUint64(nil, b.end)))
-	if err := s.client.Batch(context.WithoutCancel(ctx), ops...); err != nil {
-		s.logger.Warn("spool: deleting delivered alerts failed; retried with the next delivery", zap.Error(err))
-	} else {
-		s.head = b.end
+	if s.delivered > s.head {
+		ops := make([]*storage.Operation, 0, s.delivered-s.head+1)
+		for seq := s.head; seq < s.delivered; seq++ {
+			ops = append(ops, storage.DeleteOperation(spoolKey(seq)))
+		}
+		ops = append(ops, storage.SetOperation(spoolHeadKey, binary.BigEndian.AppendUint64(nil, s.delivered)))
+		if err := s.client.Batch(context.WithoutCancel(ctx), ops...); err != nil {
+			s.logger.Warn("spool: deleting delivered alerts failed; retried with the next delivery", zap.Error(err))
+		} else {
+			s.head = s.delivered
+		}
 	}
 	s.mu.Lock()
 	s.bytes -= b.size
