@@ -38,15 +38,10 @@ type eventCounter struct {
 	maxSeries   int
 	maxValueLen int
 	idle        time.Duration
-	// refreshEvery: snapshotChunks re-sends a series whose count did not change once in this many
-	// emissions (see counter_emit.go).
-	refreshEvery uint64
 
 	mu       sync.Mutex
 	series   map[string]*eventSeries
 	overflow *eventSeries // nil until max_series is reached
-	created  uint64       // series created so far, for eventSeries.slot
-	emission uint64       // snapshotChunks calls so far, guarded by mu
 	key      []byte       // scratch, guarded by mu
 	values   []string     // scratch, guarded by mu
 	ranks    []uint8      // scratch: per value, the rank of the spelling it came from
@@ -77,24 +72,21 @@ type eventSeries struct {
 	overflow bool
 	start    pcommon.Timestamp
 	count    int64
-	lastSeen int64  // unix nanoseconds
-	slot     uint64 // creation order: picks the emission that refreshes it when unchanged
-	emitted  int64  // count of the last point the pipeline accepted, guarded by mu
+	lastSeen int64 // unix nanoseconds
 }
 
 func newEventCounter(cfg MetricsConfig, onOverflow func(first bool)) *eventCounter {
 	c := &eventCounter{
-		fieldSlot:    map[string]fieldSlot{},
-		ruleSlot:     -1,
-		prioSlot:     -1,
-		srcSlot:      -1,
-		tagsSlot:     -1,
-		maxSeries:    cfg.MaxSeries,
-		maxValueLen:  cfg.maxLabelLength(),
-		idle:         cfg.SeriesIdleTimeout,
-		refreshEvery: refreshEvery(cfg.CollectionInterval),
-		series:       map[string]*eventSeries{},
-		onOverflow:   onOverflow,
+		fieldSlot:   map[string]fieldSlot{},
+		ruleSlot:    -1,
+		prioSlot:    -1,
+		srcSlot:     -1,
+		tagsSlot:    -1,
+		maxSeries:   cfg.MaxSeries,
+		maxValueLen: cfg.maxLabelLength(),
+		idle:        cfg.SeriesIdleTimeout,
+		series:      map[string]*eventSeries{},
+		onOverflow:  onOverflow,
 	}
 	for _, name := range cfg.Attributes {
 		if _, spelled := c.fieldSlot[name]; spelled {
@@ -156,8 +148,7 @@ func (c *eventCounter) countOne(a *alert, now time.Time, nowNanos int64) {
 			// The alert's strings point into its message buffer (gRPC) or a decode arena (HTTP);
 			// a series keeps slices of its own map key instead, so it pins no alert memory.
 			k := string(key)
-			s = &eventSeries{key: k, hostLen: hostLen, start: pcommon.NewTimestampFromTime(now), slot: c.created}
-			c.created++
+			s = &eventSeries{key: k, hostLen: hostLen, start: pcommon.NewTimestampFromTime(now)}
 			c.series[k] = s
 		}
 	}
@@ -311,7 +302,26 @@ type seriesPoint struct {
 // snapshot drops idle series and returns the current cumulative sum, one ResourceMetrics per
 // Falco host. It returns an empty Metrics when nothing was counted yet.
 func (c *eventCounter) snapshot(now time.Time) pmetric.Metrics {
-	return c.buildMetrics(c.collectPoints(now, false), pcommon.NewTimestampFromTime(now))
+	return c.buildMetrics(c.collectPoints(now), pcommon.NewTimestampFromTime(now))
+}
+
+// snapshotChunks is snapshot handed to emit in Metrics of at most maxPoints points each, so that
+// at 100k series neither the receiver nor the exporters behind it hold every point in pdata at
+// once. Every series is whole in itself (one workload, one set of values), so any cut between
+// points is as good as another, and any batching downstream can cut again. It goes on past a
+// refused chunk (the next interval carries every count again) and returns the first error.
+func (c *eventCounter) snapshotChunks(now time.Time, maxPoints int, emit func(pmetric.Metrics) error) error {
+	points := c.collectPoints(now)
+	ts := pcommon.NewTimestampFromTime(now)
+	var first error
+	for len(points) > 0 {
+		n := min(maxPoints, len(points))
+		if err := emit(c.buildMetrics(points[:n], ts)); err != nil && first == nil {
+			first = err
+		}
+		points = points[n:]
+	}
+	return first
 }
 
 func (c *eventCounter) buildMetrics(points []seriesPoint, ts pcommon.Timestamp) pmetric.Metrics {
@@ -343,10 +353,7 @@ func (c *eventCounter) buildMetrics(points []seriesPoint, ts pcommon.Timestamp) 
 	return md
 }
 
-// collectPoints drops idle series and returns the points to emit: every series, or with
-// changedOnly those whose count the pipeline has not accepted yet and this emission's share of
-// the unchanged ones (refreshDue).
-func (c *eventCounter) collectPoints(now time.Time, changedOnly bool) []seriesPoint {
+func (c *eventCounter) collectPoints(now time.Time) []seriesPoint {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.idle > 0 {
@@ -360,20 +367,12 @@ func (c *eventCounter) collectPoints(now time.Time, changedOnly bool) []seriesPo
 			c.overflow = nil // it starts again, with a new start time, when next needed
 		}
 	}
-	var points []seriesPoint
-	if !changedOnly {
-		points = make([]seriesPoint, 0, len(c.series)+1)
-	}
+	points := make([]seriesPoint, 0, len(c.series)+1)
 	for _, s := range c.series {
-		if !changedOnly || c.due(s) {
-			points = append(points, seriesPoint{s: s, count: s.count})
-		}
+		points = append(points, seriesPoint{s: s, count: s.count})
 	}
-	if c.overflow != nil && (!changedOnly || c.due(c.overflow)) {
+	if c.overflow != nil {
 		points = append(points, seriesPoint{s: c.overflow, count: c.overflow.count})
-	}
-	if changedOnly {
-		c.emission++
 	}
 	return points
 }

@@ -24,7 +24,7 @@ import (
 )
 
 // metricsChunkPoints bounds the falco.events points handed to the metrics pipeline at once.
-const metricsChunkPoints = 512
+const metricsChunkPoints = 4096
 
 // dataFormat labels the receiver's own telemetry (otelcol_receiver_accepted_log_records, ...).
 const dataFormat = "falco"
