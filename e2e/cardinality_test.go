@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -89,7 +90,7 @@ func TestCardinalityGuardHoldsAgainstHostsAndLongValues(t *testing.T) {
 }
 
 // BenchmarkCardinalityMillion is the large form of the test above, at the shipped defaults
-// (max_series 10,000, GOMEMLIMIT=200MiB GOGC=200 as the DaemonSet runs): CARDINALITY_ALERTS
+// (max_series 2000, GOMEMLIMIT=200MiB GOGC=200 as the DaemonSet runs): CARDINALITY_ALERTS
 // (default 1,000,000) alerts from CARDINALITY_DISTINCT (default: as many) distinct pods, each on
 // its own host unless CARDINALITY_HOSTS says how many hosts, at the shipped 10 s interval; then
 // it reports the agent's peak RSS and how long one /metrics scrape takes.
@@ -100,9 +101,28 @@ func BenchmarkCardinalityMillion(b *testing.B) {
 	distinct := envInt(b, "CARDINALITY_DISTINCT", n)
 	hosts := envInt(b, "CARDINALITY_HOSTS", 0)
 	for b.Loop() {
-		a := startNDJSONAgent(b, map[string]string{"GOMEMLIMIT": "200MiB", "GOGC": envOr("CARDINALITY_GOGC", "200"), "FALCO_METRICS_INTERVAL": "10s"})
+		env := map[string]string{"GOMEMLIMIT": "200MiB", "GOGC": envOr("CARDINALITY_GOGC", "200"), "FALCO_METRICS_INTERVAL": "10s"}
+		var overlays []string
+		if ms := os.Getenv("CARDINALITY_MAX_SERIES"); ms != "" {
+			env["FALCO_MAX_SERIES"] = ms
+			overlays = append(overlays, "metrics-max-series-env.yaml")
+		}
+		profDir := os.Getenv("CARDINALITY_PROFILE_DIR")
+		if profDir != "" {
+			env["PPROF_ENDPOINT"] = testbed.FreeAddr(b)
+			env["GODEBUG"] = "gctrace=1"
+			overlays = append(overlays, "pprof.yaml")
+		}
+		a := startNDJSONAgent(b, env, overlays...)
 		anon := testbed.SampleMemory(a.col.PID(), 50*time.Millisecond)
 		b.Cleanup(func() { anon.Stop() })
+		if profDir != "" {
+			stop := profileHeap(b, env["PPROF_ENDPOINT"], profDir)
+			b.Cleanup(func() {
+				stop()
+				_ = os.WriteFile(filepath.Join(profDir, "agent.log"), []byte(a.col.Output()), 0o644)
+			})
+		}
 		const perPost = 1000
 		for first := 0; first < n; first += perPost {
 			a.post(b, hostAlerts(b, first, min(perPost, n-first), distinct, hosts))
@@ -118,13 +138,42 @@ func BenchmarkCardinalityMillion(b *testing.B) {
 		page := scrapeMetricsText(b, a.env.Prometheus)
 		scrape := time.Since(started)
 		b.ReportMetric(float64(peakRSS(b, a.col.PID()))/(1<<20), "peak-RSS-MiB")
-		peakAnon, _ := anon.Peaks()
+		peakAnon, peakFile := anon.Peaks()
 		b.ReportMetric(float64(peakAnon)/(1<<20), "peak-anon-MiB")
+		b.ReportMetric(float64(peakFile)/(1<<20), "peak-file-MiB")
 		b.ReportMetric(scrape.Seconds(), "scrape-s")
 		b.ReportMetric(float64(len(page))/(1<<20), "metrics-MiB")
 		b.ReportMetric(float64(series), "series")
 		a.col.Stop(b)
 	}
+}
+
+// profileHeap saves the agent's heap profile every 2 s into dir (heap-NNN.pprof) until stopped:
+// the one taken nearest the peak shows where the memory went.
+func profileHeap(tb testing.TB, pprofAddr, dir string) (stop func()) {
+	require.NoError(tb, os.MkdirAll(dir, 0o755))
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(2 * time.Second)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			resp, err := http.Get("http://" + pprofAddr + "/debug/pprof/heap")
+			if err != nil {
+				continue
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("heap-%03d.pprof", i)), body, 0o644)
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 func envInt(tb testing.TB, name string, dflt int) int {

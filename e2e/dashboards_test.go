@@ -34,7 +34,8 @@ func TestDashboardQueriesAgainstLivePrometheus(t *testing.T) {
 
 	env := agentEnv{Socket: socket, Prometheus: testbed.FreeAddr(t), Sink: testbed.StartSink(t, false),
 		Extra: map[string]string{"FALCO_METRICS_TARGET": falcoMetrics, "FALCO_METRICS_SCRAPE_INTERVAL": "1s"}}
-	col := testbed.StartCollector(t, testbed.CollectorOptions{Configs: agentConfigs(), Env: env.vars(t)})
+	configs := append(agentConfigs(), filepath.Join(testbed.RepoRoot(), "e2e", "testdata", "metrics-max-series-10000.yaml"))
+	col := testbed.StartCollector(t, testbed.CollectorOptions{Configs: configs, Env: env.vars(t)})
 	prom := testbed.StartPrometheus(t, []testbed.ScrapeTarget{
 		{Job: "otelcol-falco", Addr: env.Prometheus},
 		{Job: "otelcol", Addr: "127.0.0.1:" + col.Env["TELEMETRY_PORT"]},

@@ -29,10 +29,11 @@ func TestGRPCAlertsReachPrometheusAndLogs(t *testing.T) {
 	emu := startEmulator(t, socket)
 	sink := testbed.StartSink(t, true)
 	env := agentEnv{Socket: socket, Prometheus: testbed.FreeAddr(t), Sink: sink}
-	testbed.StartCollector(t, testbed.CollectorOptions{Configs: agentConfigs(), Env: env.vars(t)})
+	configs := append(agentConfigs(), filepath.Join(testbed.RepoRoot(), "e2e", "testdata", "metrics-max-series-10000.yaml"))
+	testbed.StartCollector(t, testbed.CollectorOptions{Configs: configs, Env: env.vars(t)})
 	prom := testbed.StartPrometheus(t, []testbed.ScrapeTarget{{Job: "otelcol-falco", Addr: env.Prometheus}})
 
-	// 25 rules × 20 pods × 8 priorities stays under the default max_series (10,000).
+	// 25 rules × 20 pods × 8 priorities stays under the overlay's max_series (10,000).
 	gen := newGenerator(t, falcoemu.GeneratorConfig{Seed: 1, Pods: 20, RuleCount: 25, Priorities: falcoemu.AllPriorities()})
 	sent := map[string]falcoemu.Alert{} // by output line, which carries the alert's nanosecond time
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -59,7 +59,7 @@ func newSender(t *testing.T, cfg falcoemu.HTTPSenderConfig) *falcoemu.HTTPSender
 // request over keep-alive, NDJSON and array batches, gzip — and finds every one in a real
 // Prometheus and in the logs sink.
 func TestHTTPAlertsReachPrometheus(t *testing.T) {
-	a := startHTTPAgent(t, false)
+	a := startHTTPAgent(t, false, "metrics-max-series-10000.yaml")
 	prom := testbed.StartPrometheus(t, []testbed.ScrapeTarget{{Job: "otelcol-falco", Addr: a.env.Prometheus}})
 
 	senders := []struct {

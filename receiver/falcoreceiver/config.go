@@ -187,7 +187,7 @@ type MetricsConfig struct {
 }
 
 // DefaultMaxLabelLength fits every Kubernetes name (a pod name is at most 253 bytes) and Falco's
-// rule names and tag lists, while 10,000 series of ten such values stay a few MiB.
+// rule names and tag lists, while 2,000 series of ten such values stay a few MiB.
 const DefaultMaxLabelLength = 256
 
 // minLabelLength leaves room for some of the value beside the truncation marker.

@@ -39,7 +39,7 @@ func TestLoadConfig(t *testing.T) {
 		assert.True(t, g.ClientConfig.TLS.Insecure)
 		assert.Equal(t, 50*time.Millisecond, g.PollInterval)
 		assert.Equal(t, 10*time.Second, cfg.Metrics.CollectionInterval)
-		assert.Equal(t, 10000, cfg.Metrics.MaxSeries)
+		assert.Equal(t, 2000, cfg.Metrics.MaxSeries)
 		assert.Equal(t, defaultMetricAttributes, cfg.Metrics.Attributes)
 	})
 	t.Run("tcp with mTLS", func(t *testing.T) {

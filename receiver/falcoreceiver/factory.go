@@ -113,7 +113,7 @@ func defaultMetricsConfig() MetricsConfig {
 	return MetricsConfig{
 		ControllerConfig:  controller,
 		Attributes:        slices.Clone(defaultMetricAttributes),
-		MaxSeries:         10000,
+		MaxSeries:         2000, // what a series costs: the receiver README, metrics.max_series
 		SeriesIdleTimeout: time.Hour,
 	}
 }
