@@ -295,6 +295,9 @@ func (t *grpcTransport) deliverLoop(ctx context.Context) {
 func (t *grpcTransport) deliver(ctx context.Context, batch []*alert) {
 	bo := newBackOff(t.cfg.Backoff)
 	received := time.Now()
+	if t.r.spool != nil {
+		t.r.spool.awaitRoom(ctx, time.Second)
+	}
 	for {
 		// During shutdown the pipeline gets one last try with a context that is not cancelled.
 		err := t.r.consumeAlerts(context.WithoutCancel(ctx), t.obsrep, batch, received)

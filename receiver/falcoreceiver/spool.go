@@ -74,19 +74,21 @@ type spool struct {
 	finished  map[uint64]uint64 // delivered batches beyond delivered: first -> end
 
 	mu       sync.Mutex
-	claimed  uint64       // first entry the drain has not taken yet
-	tail     uint64       // next sequence number
-	bytes    int64        // stored bytes of the entries not delivered yet
-	mem      []spoolEntry // kept decoded beside their stored copy
-	memBytes int          // their encoded size
-	memLimit int          // spoolMemBytes; smaller in tests
+	claimed  uint64        // first entry the drain has not taken yet
+	tail     uint64        // next sequence number
+	bytes    int64         // stored bytes of the entries not delivered yet
+	lastTake time.Time     // when the drain last took entries: it is keeping up, or not
+	room     chan struct{} // signalled when the drain takes entries
+	mem      []spoolEntry  // kept decoded beside their stored copy
+	memBytes int           // their encoded size
+	memLimit int           // spoolMemBytes; smaller in tests
 }
 
 func newSpool(client storage.Client, next consumer.Logs, logger *zap.Logger, cfg SpoolConfig) *spool {
 	return &spool{
 		client: client, next: next, logger: logger,
 		maxBytes: cfg.MaxBytes, batchSize: cfg.BatchSize, flushTimeout: cfg.FlushTimeout,
-		wake: make(chan struct{}, 1), finished: map[uint64]uint64{}, memLimit: spoolMemBytes,
+		wake: make(chan struct{}, 1), room: make(chan struct{}, 1), finished: map[uint64]uint64{}, memLimit: spoolMemBytes,
 	}
 }
 
@@ -157,6 +159,38 @@ func (s *spool) append(ctx context.Context, logs plog.Logs, records int) error {
 	default:
 	}
 	return nil
+}
+
+func (s *spool) tookLocked() {
+	s.lastTake = time.Now()
+	select {
+	case s.room <- struct{}{}:
+	default:
+	}
+}
+
+// awaitRoom holds a sender that can wait (gRPC: Falco keeps the alerts meanwhile) while the
+// drain is behind but moving, at most maxWait: what it appends then stays in memory instead of
+// being read back from storage. A drain that took nothing for a second (the next hop is down)
+// holds nobody: the spool is there to take the alerts then.
+func (s *spool) awaitRoom(ctx context.Context, maxWait time.Duration) {
+	deadline := time.After(maxWait)
+	for {
+		s.mu.Lock()
+		behind := len(s.mem) == 0 && s.claimed < s.tail || s.memBytes >= s.memLimit
+		moving := time.Since(s.lastTake) < time.Second
+		s.mu.Unlock()
+		if !behind || !moving {
+			return
+		}
+		select {
+		case <-s.room:
+		case <-deadline:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // pending reports whether entries wait that the drain has not taken.
@@ -254,6 +288,7 @@ func (s *spool) take(ctx context.Context) (spoolBatch, bool) {
 		s.mem = s.mem[n:]
 		b.end = b.first + uint64(n)
 		s.claimed = b.end
+		s.tookLocked()
 		s.mu.Unlock()
 		return b, true
 	}
@@ -272,6 +307,7 @@ func (s *spool) take(ctx context.Context) (spoolBatch, bool) {
 	}
 	s.mu.Lock()
 	s.claimed = b.end
+	s.tookLocked()
 	s.mu.Unlock()
 	return b, true
 }

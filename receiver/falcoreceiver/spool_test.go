@@ -371,3 +371,19 @@ func TestSpoolDeletesOnlyBehindTheOldestExport(t *testing.T) {
 	assert.ElementsMatch(t, numbers(0, 4), sink.bodies(), "nothing lost; those exported before the crash go again")
 	require.Eventually(t, func() bool { return st.keys() == 1 }, 5*time.Second, time.Millisecond)
 }
+
+func TestSpoolHoldsGRPCOnlyWhileTheDrainMoves(t *testing.T) {
+	st, sink := newMemStorage(), &gatedLogs{}
+	sink.setClosed(true) // the next hop is down: every export hangs in retries
+	sp := startSpool(t, st, sink, spoolConfig(1<<20, 1))
+	sp.mu.Lock()
+	sp.memLimit = 1 // nothing is kept decoded: the drain is always behind
+	sp.mu.Unlock()
+	for i := range 10 {
+		require.NoError(t, sp.append(context.Background(), numberedLogs(i, 1), 1))
+	}
+	time.Sleep(1100 * time.Millisecond) // the drain took nothing for a second
+	started := time.Now()
+	sp.awaitRoom(context.Background(), 5*time.Second)
+	assert.Less(t, time.Since(started), time.Second, "a stuck drain holds nobody: the spool takes the alerts")
+}
