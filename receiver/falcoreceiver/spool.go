@@ -32,11 +32,11 @@ import (
 const (
 	spoolHeadKey   = "head"
 	spoolReadAhead = 64 // entries read from storage per Batch call
-	// spoolMemBytes bounds the entries also kept decoded, by their encoded size (~10,000 alerts):
+	// spoolMemBytes bounds the entries also kept decoded, by their encoded size (~3,000 alerts):
 	// the drain takes them without reading storage, which is several times dearer once Pebble
-	// has moved them from its memtable to tables. A fast sender's bursts (gRPC at full speed)
-	// stay within it; beyond, the drain reads back what it fell behind on.
-	spoolMemBytes = 16 << 20
+	// has moved them from its memtable to tables. Bursts of a sender that can wait (gRPC) are
+	// held back instead (awaitRoom); beyond, the drain reads back what it fell behind on.
+	spoolMemBytes = 4 << 20
 	spoolMaxWait  = 5 * time.Second
 )
 
