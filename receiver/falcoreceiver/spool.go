@@ -78,6 +78,7 @@ type spool struct {
 	tail     uint64        // next sequence number
 	bytes    int64         // stored bytes of the entries not delivered yet
 	lastTake time.Time     // when the drain last took entries: it is keeping up, or not
+	lastSize int           // the last entry's encoded size
 	room     chan struct{} // signalled when the drain takes entries
 	mem      []spoolEntry  // kept decoded beside their stored copy
 	memBytes int           // their encoded size
@@ -147,6 +148,7 @@ func (s *spool) append(ctx context.Context, logs plog.Logs, records int) error {
 	}
 	s.tail++
 	s.bytes += int64(len(buf))
+	s.lastSize = len(buf)
 	// Kept decoded only where the drain will look next: right after the last kept entry, or
 	// as the first entry it has not taken. Otherwise the drain reads it back from storage.
 	contiguous := (len(s.mem) == 0 && seq == s.claimed) || (len(s.mem) > 0 && s.mem[len(s.mem)-1].seq+1 == seq)
@@ -177,7 +179,9 @@ func (s *spool) awaitRoom(ctx context.Context, maxWait time.Duration) {
 	deadline := time.After(maxWait)
 	for {
 		s.mu.Lock()
-		behind := len(s.mem) == 0 && s.claimed < s.tail || s.memBytes >= s.memLimit
+		// Behind: the next append would not be kept decoded (entries wait on disk only, or
+		// one more entry of the last one's size would not fit).
+		behind := len(s.mem) == 0 && s.claimed < s.tail || s.memBytes+s.lastSize > s.memLimit
 		moving := time.Since(s.lastTake) < time.Second
 		s.mu.Unlock()
 		if !behind || !moving {
@@ -243,10 +247,38 @@ func (s *spool) run(ctx context.Context) {
 			// so that a steady stream of single alerts costs the pipeline and the next hop a
 			// request per flush_timeout, not one per alert. A lone alert after a quiet spell
 			// goes out at once.
-			select {
-			case <-ctx.Done():
+			if !s.gather(ctx) {
 				return
-			case <-time.After(s.flushTimeout):
+			}
+		}
+	}
+}
+
+// gather waits flush_timeout for entries, or less once a full batch or the memory bound is
+// reached (a sender may be waiting for room). It reports false when ctx ended.
+func (s *spool) gather(ctx context.Context) bool {
+	timer := time.NewTimer(s.flushTimeout)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-timer.C:
+			return true
+		case <-s.wake:
+			s.mu.Lock()
+			records := 0
+			for _, e := range s.mem {
+				records += e.records
+			}
+			enough := records >= s.batchSize || s.memBytes+s.lastSize > s.memLimit || len(s.mem) == 0 && s.claimed < s.tail
+			s.mu.Unlock()
+			if enough {
+				select { // for take
+				case s.wake <- struct{}{}:
+				default:
+				}
+				return true
 			}
 		}
 	}
