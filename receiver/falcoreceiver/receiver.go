@@ -239,22 +239,10 @@ func (r *falcoReceiver) consumeAlerts(ctx context.Context, obsrep *receiverhelpe
 	if len(alerts) == 0 {
 		return nil
 	}
-	if r.spool != nil {
-		// Accepted means stored: from here the spool, not the sender, delivers the alerts.
-		ctx = obsrep.StartLogsOp(ctx)
-		err := r.spool.append(ctx, alertsToLogs(alerts, received), len(alerts))
-		obsrep.EndLogsOp(ctx, dataFormat, len(alerts), err)
-		if err != nil {
-			return err
-		}
-		r.counter.count(alerts, received)
-		return nil
-	}
 	var err error
-	if r.logs != nil {
-		logs := alertsToLogs(alerts, received)
+	if next := r.logsNext(); next != nil {
 		ctx = obsrep.StartLogsOp(ctx)
-		err = r.logs.ConsumeLogs(ctx, logs)
+		err = next.ConsumeLogs(ctx, alertsToLogs(alerts, received))
 		obsrep.EndLogsOp(ctx, dataFormat, len(alerts), err)
 		if err != nil && !consumererror.IsPermanent(err) {
 			return err
@@ -263,6 +251,15 @@ func (r *falcoReceiver) consumeAlerts(ctx context.Context, obsrep *receiverhelpe
 	// A permanent refusal is about the log data; the alerts still happened and are counted.
 	r.counter.count(alerts, received)
 	return err
+}
+
+// logsNext is where accepted alerts go: the spool when there is one (accepted means stored;
+// from there the spool, not the sender, delivers them), else the logs pipeline.
+func (r *falcoReceiver) logsNext() consumer.Logs {
+	if r.spool != nil {
+		return r.spool
+	}
+	return r.logs
 }
 
 // emitMetricsLoop emits falco.events after initial_delay and then every collection_interval,

@@ -82,6 +82,7 @@ type spool struct {
 	room     chan struct{} // signalled when the drain takes entries
 	mem      []spoolEntry  // kept decoded beside their stored copy
 	memBytes int           // their encoded size
+	memRecs  int           // their log records
 	memLimit int           // spoolMemBytes; smaller in tests
 }
 
@@ -130,6 +131,17 @@ func (s *spool) open(ctx context.Context) error {
 	}
 }
 
+var _ consumer.Logs = (*spool)(nil)
+
+// ConsumeLogs stores logs and returns once they are in storage: the receiver hands its alerts
+// to the spool as it would to the pipeline.
+func (s *spool) ConsumeLogs(ctx context.Context, logs plog.Logs) error {
+	return s.append(ctx, logs, logs.LogRecordCount())
+}
+
+// Capabilities: the spool keeps the logs it is given (decoded, for the drain).
+func (*spool) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
 // append stores logs (records log records) and returns once they are in storage.
 func (s *spool) append(ctx context.Context, logs plog.Logs, records int) error {
 	buf, err := s.marshaler.MarshalLogs(logs)
@@ -155,6 +167,7 @@ func (s *spool) append(ctx context.Context, logs plog.Logs, records int) error {
 	if contiguous && s.memBytes+len(buf) <= s.memLimit {
 		s.mem = append(s.mem, spoolEntry{seq: seq, logs: logs, records: records, size: len(buf)})
 		s.memBytes += len(buf)
+		s.memRecs += records
 	}
 	select {
 	case s.wake <- struct{}{}:
@@ -267,11 +280,7 @@ func (s *spool) gather(ctx context.Context) bool {
 			return true
 		case <-s.wake:
 			s.mu.Lock()
-			records := 0
-			for _, e := range s.mem {
-				records += e.records
-			}
-			enough := records >= s.batchSize || s.memBytes+s.lastSize > s.memLimit || len(s.mem) == 0 && s.claimed < s.tail
+			enough := s.memRecs >= s.batchSize || s.memBytes+s.lastSize > s.memLimit || len(s.mem) == 0 && s.claimed < s.tail
 			s.mu.Unlock()
 			if enough {
 				select { // for take
@@ -314,6 +323,7 @@ func (s *spool) take(ctx context.Context) (spoolBatch, bool) {
 			b.records += e.records
 			b.size += int64(e.size)
 			s.memBytes -= e.size
+			s.memRecs -= e.records
 			s.mem[n] = spoolEntry{}
 			n++
 		}
