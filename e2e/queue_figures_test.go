@@ -79,7 +79,7 @@ service:
 	defer cancel()
 	start := time.Now()
 	st := sender.Run(ctx, g, 600_000, 0)
-	queued := queueBytes(agent, gatewayExporter)
+	queued := spoolBytes(agent)
 	size, alloc := dirUsage(t, queueDir)
 	t.Logf("FIGURE fill: %d alerts answered 200, %d refused in %v; queue %.0f bytes (%.1f%% of 512 MiB); directory %d bytes (%d allocated); agent peak RSS %d MiB",
 		st.Acked, st.Failed, time.Since(start).Round(time.Second), queued, 100*queued/(512<<20), size, alloc, peakRSSMiB(agent.PID()))

@@ -39,10 +39,7 @@ import (
 // timestamps and keeps them, so each record that arrives is matched to the alert it came from:
 // lost = generated (or acknowledged) − distinct records matched, duplicates are counted.
 
-const (
-	gatewayExporter = "otlp_grpc/gateway" // the agent's exporter to the gateway
-	siemExporter    = "otlp_http/siem"    // the gateway's OTLP exporter to the SIEM
-)
+const siemExporter = "otlp_http/siem" // the gateway's OTLP exporter to the SIEM
 
 // siemRig is one gateway and one agent wired together on loopback, with the sink as the SIEM.
 type siemRig struct {
@@ -146,13 +143,14 @@ func scrape(c *testbed.Collector, metric string, match ...string) float64 {
 	return v
 }
 
-// queueBytes is what a collector holds on disk for the next hop, in bytes: the agent's queue
-// towards the gateway is the falco receiver's spool, the gateway's are its exporters' persistent
-// queues (sizer: bytes).
-func queueBytes(c *testbed.Collector, exporter string) float64 {
-	if exporter == gatewayExporter {
-		return scrape(c, "otelcol_falco_receiver_spool_size")
-	}
+// spoolBytes is what the agent holds on disk for the gateway: the falco receiver's spool.
+func spoolBytes(agent *testbed.Collector) float64 {
+	return scrape(agent, "otelcol_falco_receiver_spool_size")
+}
+
+// exporterQueueBytes is what the gateway holds on disk for the SIEM: an exporter's persistent
+// queue (sizer: bytes).
+func exporterQueueBytes(c *testbed.Collector, exporter string) float64 {
 	return scrape(c, "otelcol_exporter_queue_size", fmt.Sprintf("exporter=%q", exporter))
 }
 
@@ -465,7 +463,7 @@ func TestSIEMOutage(t *testing.T) {
 	refusing := false
 	for time.Since(downSince) < outage {
 		time.Sleep(500 * time.Millisecond)
-		peakQueue = max(peakQueue, queueBytes(r.gw, siemExporter))
+		peakQueue = max(peakQueue, exporterQueueBytes(r.gw, siemExporter))
 		if time.Since(downSince) >= outage/2 && !refusing {
 			r.sink.SetUnavailable(true)
 			r.sink.Reopen(t)
@@ -515,7 +513,7 @@ func TestSIEMGatewayDown(t *testing.T) {
 	var queue float64
 	for time.Since(downSince) < outage {
 		time.Sleep(500 * time.Millisecond)
-		queue = max(queue, queueBytes(r.agent, gatewayExporter))
+		queue = max(queue, spoolBytes(r.agent))
 	}
 	accepted := scrape(r.agent, "otelcol_receiver_accepted_log_records", `transport="grpc"`)
 	queued := accepted - float64(atDown)
@@ -555,7 +553,7 @@ func TestSIEMAgentCrash(t *testing.T) {
 	require.EqualValues(t, held, st.Acked, "HTTP 200 for every alert: %+v", st)
 	require.Zero(t, st.Failed)
 	require.EqualValues(t, held, scrape(r.agent, "otelcol_receiver_accepted_log_records", `transport="http"`))
-	queued := queueBytes(r.agent, gatewayExporter)
+	queued := spoolBytes(r.agent)
 	require.Positive(t, queued, "the agent's queue holds the alerts")
 	size, alloc := dirUsage(t, r.agentQueueDir)
 	t.Logf("FIGURE agent queue holding %d alerts received over HTTP (one per request): %.0f bytes (%.0f bytes/10k alerts); queue files %d bytes (%d allocated)",
@@ -784,9 +782,9 @@ func TestSIEMQueueFigures(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	report := func(what string, c *testbed.Collector, exporter, dir string, queued int, drain func()) {
+	report := func(what string, queueBytes func() float64, dir string, queued int, drain func()) {
 		t.Helper()
-		q := queueBytes(c, exporter)
+		q := queueBytes()
 		size, alloc := dirUsage(t, dir)
 		start := time.Now()
 		drain()
@@ -807,7 +805,7 @@ func TestSIEMQueueFigures(t *testing.T) {
 		require.True(t, testbed.WaitFor(2*time.Minute, func() bool {
 			return scrape(r.agent, "otelcol_receiver_accepted_log_records", `transport="grpc"`) >= float64(n)
 		}))
-		report("agent queue (gRPC input) → gateway → SIEM", r.agent, gatewayExporter, r.agentQueueDir, n, func() {
+		report("agent queue (gRPC input) → gateway → SIEM", func() float64 { return spoolBytes(r.agent) }, r.agentQueueDir, n, func() {
 			r.startGateway(t)
 			waitSink(r, n)()
 		})
@@ -825,7 +823,7 @@ func TestSIEMQueueFigures(t *testing.T) {
 		require.EqualValues(t, m, sender.Stats().Acked)
 		t.Logf("FIGURE http_output into the agent's disk queue (4 connections, one alert per request): %d alerts in %v, %.0f alerts/s",
 			m, took.Round(time.Millisecond), float64(m)/took.Seconds())
-		report("agent queue (http_output, one alert per request) → gateway → SIEM", r.agent, gatewayExporter, r.agentQueueDir, m, func() {
+		report("agent queue (http_output, one alert per request) → gateway → SIEM", func() float64 { return spoolBytes(r.agent) }, r.agentQueueDir, m, func() {
 			r.startGateway(t)
 			waitSink(r, m)()
 		})
@@ -839,7 +837,7 @@ func TestSIEMQueueFigures(t *testing.T) {
 		require.True(t, testbed.WaitFor(2*time.Minute, func() bool {
 			return scrape(r.gw, "otelcol_receiver_accepted_log_records") >= float64(n)
 		}))
-		report("gateway queue → SIEM", r.gw, siemExporter, r.gwQueueDir, n, func() {
+		report("gateway queue → SIEM", func() float64 { return exporterQueueBytes(r.gw, siemExporter) }, r.gwQueueDir, n, func() {
 			r.sink.Reopen(t)
 			waitSink(r, n)()
 		})
