@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -54,9 +55,7 @@ func (b *bench) runCollector(tb *runTB, sc scenario, runIdx int, r *Result) {
 	}
 	// gRPC is opt-in in agent.yaml (Falco >= 0.44 has no gRPC output): on for the gRPC scenarios only.
 	env["FALCO_GRPC_ENABLED"] = strconv.FormatBool(sc.Kind == "grpc")
-	for k, v := range b.env {
-		env[k] = v
-	}
+	maps.Copy(env, b.envFor(sc))
 	col := testbed.StartCollector(tb, testbed.CollectorOptions{
 		Binary: b.o.collector, Configs: configs, Env: env, FeatureGates: b.o.featureGates,
 	})

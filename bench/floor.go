@@ -29,7 +29,7 @@ func (b *bench) runFloor(tb *runTB, sc scenario, r *Result) {
 	}
 	dir := tb.TempDir()
 	addr := testbed.FreeAddr(tb)
-	floor := testbed.StartProcess(tb, b.env, self, "-floor-serve", addr)
+	floor := testbed.StartProcess(tb, b.envFor(sc), self, "-floor-serve", addr)
 	if !testbed.WaitFor(10*time.Second, func() bool {
 		resp, err := http.Post("http://"+addr+"/", "text/plain", strings.NewReader("warm-up"))
 		if err == nil {

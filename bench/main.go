@@ -23,8 +23,10 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"maps"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,6 +47,7 @@ type options struct {
 	latencyRate                                     float64
 
 	gogc, gomemlimit string
+	agentCPUs        int
 	extraEnv         envFlag
 	compression      string
 	metricsInterval  time.Duration
@@ -85,6 +88,7 @@ func parseFlags() *options {
 	flag.IntVar(&o.guardMax, "guard-max", 100_000, "metrics.max_series of the cardinality-guard scenario")
 	flag.StringVar(&o.gogc, "gogc", "200", "GOGC of the collector process, as deploy/ sets it (empty: Go's default, 100)")
 	flag.StringVar(&o.gomemlimit, "gomemlimit", "200MiB", "GOMEMLIMIT of the collector process, as deploy/ sets it (empty: none)")
+	flag.IntVar(&o.agentCPUs, "agent-cpus", 1, "GOMAXPROCS of the scenarios that run as the DaemonSet does (the -disk ones and floor-1c-1cpu): its limits.cpu, which it passes as GOMAXPROCS (0: the machine's)")
 	flag.Var(&o.extraEnv, "env", "extra KEY=VALUE for the collector's (and the floor's) environment, e.g. GODEBUG=gctrace=1 (repeatable)")
 	flag.StringVar(&o.compression, "compression", "none", "compression of the OTLP exporter to the sink: none, zstd or gzip")
 	flag.DurationVar(&o.metricsInterval, "metrics-interval", 10*time.Second, "the falco receiver's metrics.collection_interval (the shipped default is 10s)")
@@ -140,9 +144,19 @@ type bench struct {
 	o       *options
 	root    string
 	agent   string
-	overlay string // overlay text (written per run)
-	shipped string // the overlay added for ShippedQueue scenarios
-	env     map[string]string
+	overlay string            // overlay text (written per run)
+	shipped string            // the overlay added for ShippedQueue scenarios
+	env     map[string]string // every process's: GOGC, GOMEMLIMIT, -env
+}
+
+// envFor is the environment of a scenario's collector or floor: a CPU-limited scenario runs with
+// GOMAXPROCS from -agent-cpus, as the DaemonSet sets it from its limits.cpu (unless -env sets it).
+func (b *bench) envFor(sc scenario) map[string]string {
+	env := maps.Clone(b.env)
+	if _, set := env["GOMAXPROCS"]; sc.CPULimited && b.o.agentCPUs > 0 && !set {
+		env["GOMAXPROCS"] = strconv.Itoa(b.o.agentCPUs)
+	}
+	return env
 }
 
 func main() {

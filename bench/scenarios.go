@@ -28,6 +28,8 @@ type scenario struct {
 	// ShippedQueue runs the agent's own logs exporter queue (its storage extension on disk, its
 	// batching and compression) in front of the sink instead of the bench's in-memory queue.
 	ShippedQueue bool
+	// CPULimited runs the process with GOMAXPROCS as the DaemonSet sets it (-agent-cpus).
+	CPULimited bool
 }
 
 func scenarioSet(o *options) []scenario {
@@ -35,26 +37,28 @@ func scenarioSet(o *options) []scenario {
 	return []scenario{
 		{Name: "grpc-100pods", Kind: "grpc", Count: o.grpcCount, Pods: o.pods,
 			Description: fmt.Sprintf("gRPC output, %d pods x %d rules, as fast as it goes", o.pods, o.ruleCount)},
-		{Name: "grpc-100pods-disk", Kind: "grpc", Count: o.grpcCount, Pods: o.pods, ShippedQueue: true,
-			Description: "as grpc-100pods, through the shipped disk spool (pebble_storage) and compression"},
+		{Name: "grpc-100pods-disk", Kind: "grpc", Count: o.grpcCount, Pods: o.pods, ShippedQueue: true, CPULimited: true,
+			Description: "as grpc-100pods, through the shipped disk spool (pebble_storage) and compression, GOMAXPROCS as the DaemonSet (-agent-cpus)"},
 		{Name: "grpc-100k-series", Kind: "grpc", Count: o.grpcCount, Pods: o.seriesPods, MaxSeries: o.seriesMax,
 			Description: fmt.Sprintf("gRPC output, %d pods x %d rules (~100k series), max_series %d", o.seriesPods, o.ruleCount, o.seriesMax)},
 		{Name: "grpc-guard", Kind: "grpc", Count: o.grpcCount, Pods: o.seriesPods, Rules: o.guardRules, MaxSeries: o.guardMax,
 			Description: fmt.Sprintf("gRPC output, %d pods x %d rules (~2x the 100k-series scenario's series) against max_series %d: memory stays flat", o.seriesPods, o.guardRules, o.guardMax)},
 		{Name: "http-single-1c", Kind: "http", Mode: "single", Count: o.httpCount, Connections: 1, Pods: o.pods,
 			Description: "http_output: one alert per POST, one keep-alive connection (as Falco)"},
-		{Name: "http-single-1c-disk", Kind: "http", Mode: "single", Count: o.httpCount, Connections: 1, Pods: o.pods, ShippedQueue: true,
-			Description: "as http-single-1c, through the shipped disk spool (pebble_storage) and compression"},
+		{Name: "http-single-1c-disk", Kind: "http", Mode: "single", Count: o.httpCount, Connections: 1, Pods: o.pods, ShippedQueue: true, CPULimited: true,
+			Description: "as http-single-1c, through the shipped disk spool (pebble_storage) and compression, GOMAXPROCS as the DaemonSet (-agent-cpus)"},
 		{Name: "http-single-4c", Kind: "http", Mode: "single", Count: o.httpCount, Connections: 4, Pods: o.pods,
 			Description: "one alert per POST, 4 connections"},
 		{Name: "floor-1c", Kind: "floor", Mode: "single", Count: o.httpCount, Connections: 1, Pods: o.pods,
 			Description: "bare net/http handler (read body, 200), same generator, 1 connection"},
+		{Name: "floor-1c-1cpu", Kind: "floor", Mode: "single", Count: o.httpCount, Connections: 1, Pods: o.pods, CPULimited: true,
+			Description: "as floor-1c, with GOMAXPROCS as the DaemonSet's agent (-agent-cpus): the floor of the -disk scenarios"},
 		{Name: "floor-4c", Kind: "floor", Mode: "single", Count: o.httpCount, Connections: 4, Pods: o.pods,
 			Description: "bare net/http handler, 4 connections"},
 		{Name: "http-ndjson", Kind: "http", Mode: "ndjson", Count: o.ndjsonCount, Connections: o.ndjsonConns, Batch: o.ndjsonBatch, Pods: o.pods,
 			Description: fmt.Sprintf("NDJSON batches of %d alerts, %d connections", o.ndjsonBatch, o.ndjsonConns)},
-		{Name: "http-ndjson-4c-disk", Kind: "http", Mode: "ndjson", Count: o.ndjsonCount, Connections: 4, Batch: o.ndjsonBatch, Pods: o.pods, ShippedQueue: true,
-			Description: fmt.Sprintf("NDJSON batches of %d alerts, 4 connections, through the shipped disk spool", o.ndjsonBatch)},
+		{Name: "http-ndjson-4c-disk", Kind: "http", Mode: "ndjson", Count: o.ndjsonCount, Connections: 4, Batch: o.ndjsonBatch, Pods: o.pods, ShippedQueue: true, CPULimited: true,
+			Description: fmt.Sprintf("NDJSON batches of %d alerts, 4 connections, through the shipped disk spool, GOMAXPROCS as the DaemonSet", o.ndjsonBatch)},
 		{Name: "latency-grpc", Kind: "grpc", Count: o.latencyCount, Rate: lat, Pods: o.pods, Latency: true,
 			Description: fmt.Sprintf("gRPC at a fixed %.0f alerts/s: alert time -> log record at the sink", lat)},
 		{Name: "latency-http-single", Kind: "http", Mode: "single", Count: o.latencyCount, Rate: lat, Connections: 1, Pods: o.pods, Latency: true,

@@ -121,6 +121,9 @@ func podEnvironment(t *testing.T, spec *corev1.PodSpec, c *corev1.Container, roo
 	moved := map[string]string{}
 	for _, e := range c.Env {
 		v := e.Value
+		if e.ValueFrom != nil && e.ValueFrom.ResourceFieldRef != nil {
+			v = resourceFieldValue(t, c, e.ValueFrom.ResourceFieldRef)
+		}
 		if e.ValueFrom != nil && e.ValueFrom.FieldRef != nil {
 			switch e.ValueFrom.FieldRef.FieldPath {
 			case "spec.nodeName":

@@ -20,6 +20,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/kustomize/api/krusty"
@@ -344,11 +345,34 @@ func containerEnv(t *testing.T, c *corev1.Container) environment {
 			env[e.Name] = e.Value
 		case e.ValueFrom.FieldRef != nil:
 			env[e.Name] = "downward-api:" + e.ValueFrom.FieldRef.FieldPath
+		case e.ValueFrom.ResourceFieldRef != nil:
+			env[e.Name] = resourceFieldValue(t, c, e.ValueFrom.ResourceFieldRef)
 		default:
-			t.Fatalf("env %s: only values and fieldRefs are expected", e.Name)
+			t.Fatalf("env %s: only values, fieldRefs and resourceFieldRefs are expected", e.Name)
 		}
 	}
 	return env
+}
+
+// resourceFieldValue is what the kubelet puts in a resourceFieldRef variable: the container's
+// own request or limit divided by the divisor, rounded up. An unset limit would be the node's
+// capacity, which no manifest here should rely on.
+func resourceFieldValue(t *testing.T, c *corev1.Container, ref *corev1.ResourceFieldSelector) string {
+	t.Helper()
+	kind, name, _ := strings.Cut(ref.Resource, ".")
+	list := c.Resources.Limits
+	if kind == "requests" {
+		list = c.Resources.Requests
+	}
+	q, ok := list[corev1.ResourceName(name)]
+	if !ok {
+		t.Fatalf("resourceFieldRef %s: the container %s sets no such value", ref.Resource, c.Name)
+	}
+	divisor := ref.Divisor
+	if divisor.IsZero() {
+		divisor = resource.MustParse("1")
+	}
+	return strconv.FormatInt((q.MilliValue()+divisor.MilliValue()-1)/divisor.MilliValue(), 10)
 }
 
 // expand resolves ${env:NAME:-default} the way the collector's env provider does: the default

@@ -735,6 +735,15 @@ func checkResources(t *testing.T, w workload, minMemLimit resource.Quantity) {
 			t.Errorf("%s: %s request %s above limit %s", w.what, n, req.String(), lim.String())
 		}
 	}
+	// Go sizes GOMAXPROCS from the CPU limit but never below 2: under a 1-CPU limit the second P
+	// only spins and gets throttled (the agent measured ~30% more CPU per alert with it).
+	if cpu := r.Limits[corev1.ResourceCPU]; cpu.MilliValue() < 2000 {
+		if !setsGOMAXPROCSFromCPULimit(w.c) {
+			t.Errorf("%s: CPU limit %s below 2 without GOMAXPROCS from resourceFieldRef limits.cpu", w.what, cpu.String())
+		} else if got, want := w.env["GOMAXPROCS"], strconv.FormatInt((cpu.MilliValue()+999)/1000, 10); got != want {
+			t.Errorf("%s: GOMAXPROCS %q, want %q (limits.cpu %s rounded up)", w.what, got, want, cpu.String())
+		}
+	}
 	memLimit := r.Limits[corev1.ResourceMemory]
 	if memLimit.Cmp(minMemLimit) < 0 {
 		t.Errorf("%s: memory limit %s below %s", w.what, memLimit.String(), minMemLimit.String())
@@ -751,6 +760,16 @@ func checkResources(t *testing.T, w workload, minMemLimit resource.Quantity) {
 	if q.Cmp(memLimit) >= 0 || q.Value() < memLimit.Value()*6/10 {
 		t.Errorf("%s: GOMEMLIMIT %s should sit between 60%% and 100%% of the memory limit %s", w.what, gml, memLimit.String())
 	}
+}
+
+func setsGOMAXPROCSFromCPULimit(c *corev1.Container) bool {
+	for _, e := range c.Env {
+		if e.Name == "GOMAXPROCS" {
+			ref := e.ValueFrom
+			return ref != nil && ref.ResourceFieldRef != nil && ref.ResourceFieldRef.Resource == "limits.cpu"
+		}
+	}
+	return false
 }
 
 // TestGateway checks the gateway StatefulSet, Service, PodDisruptionBudget and

@@ -90,7 +90,7 @@ func TestCardinalityGuardHoldsAgainstHostsAndLongValues(t *testing.T) {
 }
 
 // BenchmarkCardinalityMillion is the large form of the test above, at the shipped defaults
-// (max_series 2000, GOMEMLIMIT=200MiB GOGC=200 as the DaemonSet runs): CARDINALITY_ALERTS
+// (max_series 2000, GOMEMLIMIT=200MiB GOGC=200 GOMAXPROCS=1 as the DaemonSet runs): CARDINALITY_ALERTS
 // (default 1,000,000) alerts from CARDINALITY_DISTINCT (default: as many) distinct pods, each on
 // its own host unless CARDINALITY_HOSTS says how many hosts, at the shipped 10 s interval; then
 // it reports the agent's peak RSS and how long one /metrics scrape takes.
@@ -101,7 +101,7 @@ func BenchmarkCardinalityMillion(b *testing.B) {
 	distinct := envInt(b, "CARDINALITY_DISTINCT", n)
 	hosts := envInt(b, "CARDINALITY_HOSTS", 0)
 	for b.Loop() {
-		env := map[string]string{"GOMEMLIMIT": "200MiB", "GOGC": envOr("CARDINALITY_GOGC", "200"), "FALCO_METRICS_INTERVAL": "10s"}
+		env := daemonSetRuntime(map[string]string{"GOGC": envOr("CARDINALITY_GOGC", "200"), "FALCO_METRICS_INTERVAL": "10s"})
 		var overlays []string
 		if ms := os.Getenv("CARDINALITY_MAX_SERIES"); ms != "" {
 			env["FALCO_MAX_SERIES"] = ms

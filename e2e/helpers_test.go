@@ -5,6 +5,7 @@ package e2e
 
 import (
 	"context"
+	"maps"
 	"path/filepath"
 	"testing"
 	"time"
@@ -81,4 +82,12 @@ func feed(t *testing.T, srv *falcoemu.GRPCServer, g *falcoemu.Generator, count u
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	require.Equal(t, count, srv.Feed(ctx, g, count, rate))
+}
+
+// daemonSetRuntime is the Go runtime's environment of the agent as the DaemonSet runs it
+// (deploy/kubernetes/agent-daemonset.yaml, 256Mi and 1 CPU limits), merged into env.
+func daemonSetRuntime(env map[string]string) map[string]string {
+	out := map[string]string{"GOMEMLIMIT": "200MiB", "GOGC": "200", "GOMAXPROCS": "1"}
+	maps.Copy(out, env)
+	return out
 }

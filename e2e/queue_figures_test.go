@@ -22,7 +22,7 @@ import (
 //
 //	QUEUE_FIGURES=1 go test -count=1 -run TestAgentFullQueueFigures -v -timeout 30m ./e2e/
 //
-// The agent runs as the DaemonSet runs it (GOMEMLIMIT=200MiB GOGC=200); the "gateway" is a bare
+// The agent runs as the DaemonSet runs it (GOMEMLIMIT=200MiB GOGC=200 GOMAXPROCS=1); the "gateway" is a bare
 // OTLP relay to a counting sink, so the drain measures the agent.
 func TestAgentFullQueueFigures(t *testing.T) {
 	if os.Getenv("QUEUE_FIGURES") == "" {
@@ -58,16 +58,14 @@ service:
 
 	httpAddr := testbed.FreeAddr(t)
 	agentConfigs := []string{filepath.Join(testbed.RepoRoot(), "config", "agent.yaml")}
-	agent := testbed.StartCollector(t, testbed.CollectorOptions{Configs: agentConfigs, Env: map[string]string{
+	agent := testbed.StartCollector(t, testbed.CollectorOptions{Configs: agentConfigs, Env: daemonSetRuntime(map[string]string{
 		"FALCO_GRPC_ENABLED":    "false",
 		"FALCO_METRICS_ENABLED": "false",
 		"FALCO_HTTP_ENDPOINT":   httpAddr,
 		"PROMETHEUS_ENDPOINT":   testbed.FreeAddr(t),
 		"GATEWAY_OTLP_ENDPOINT": gwEnv["OTLP_GRPC_ENDPOINT"],
 		"FILE_STORAGE_DIR":      queueDir,
-		"GOMEMLIMIT":            "200MiB",
-		"GOGC":                  "200",
-	}})
+	})})
 	peakDisk := atomic.Int64{}
 	stopWatch := watchDisk(queueDir, &peakDisk)
 	defer stopWatch()
