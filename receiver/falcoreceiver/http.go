@@ -252,6 +252,12 @@ func (t *httpTransport) deliver(w http.ResponseWriter, req *http.Request, alerts
 	var permanent error
 	for start := 0; start < len(alerts); start += deliveryChunk {
 		part := alerts[start:min(start+deliveryChunk, len(alerts))]
+		if len(alerts) > 1 && t.r.spool != nil {
+			// A batch sender waits a moment for a drain that is behind, as Falco's gRPC stream
+			// does: otherwise its batches go to disk only and are read back, which costs more
+			// than the drain saves and keeps it behind. Falco's single-alert POSTs never wait.
+			t.r.spool.awaitRoom(req.Context(), time.Second)
+		}
 		err := t.r.consumeAlerts(req.Context(), t.obsrep, part, received)
 		switch {
 		case err == nil:
