@@ -29,8 +29,11 @@ generate: $(OCB) ## Regenerate mdatagen code and the dist/ sources from builder-
 dist/components.go: builder-config.yaml
 	$(MAKE) generate
 
+# Built as the image builds it (Dockerfile): static, without symbol tables. The tests and
+# benchmarks so measure the binary that ships: with cgo, the binary is 83 MB instead of 57 and
+# ~10 MiB more of it stays resident (issue 12's peak RSS).
 build: dist/components.go ## Build the collector distribution (dist/otelcol-falco)
-	cd dist && $(GO) build -trimpath -o otelcol-falco .
+	cd dist && CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o otelcol-falco .
 
 emulator: ## Build the Falco emulator (bin/falco-emulator)
 	$(GO) build -o $(EMULATOR_BIN) ./cmd/falco-emulator

@@ -93,7 +93,8 @@ func TestCardinalityGuardHoldsAgainstHostsAndLongValues(t *testing.T) {
 // (max_series 2000, GOMEMLIMIT=200MiB GOGC=200 GOMAXPROCS=1 as the DaemonSet runs): CARDINALITY_ALERTS
 // (default 1,000,000) alerts from CARDINALITY_DISTINCT (default: as many) distinct pods, each on
 // its own host unless CARDINALITY_HOSTS says how many hosts, at the shipped 10 s interval; then
-// it reports the agent's peak RSS and how long one /metrics scrape takes.
+// it reports the agent's peak RSS and how long one /metrics scrape takes. CARDINALITY_GOGC and
+// CARDINALITY_GOMEMLIMIT try other GC settings than the DaemonSet's.
 //
 //	go test ./e2e -run '^$' -bench CardinalityMillion -benchtime 1x
 func BenchmarkCardinalityMillion(b *testing.B) {
@@ -101,7 +102,7 @@ func BenchmarkCardinalityMillion(b *testing.B) {
 	distinct := envInt(b, "CARDINALITY_DISTINCT", n)
 	hosts := envInt(b, "CARDINALITY_HOSTS", 0)
 	for b.Loop() {
-		env := daemonSetRuntime(map[string]string{"GOGC": envOr("CARDINALITY_GOGC", "200"), "FALCO_METRICS_INTERVAL": "10s"})
+		env := daemonSetRuntime(map[string]string{"GOGC": envOr("CARDINALITY_GOGC", "200"), "GOMEMLIMIT": envOr("CARDINALITY_GOMEMLIMIT", "200MiB"), "FALCO_METRICS_INTERVAL": "10s"})
 		var overlays []string
 		if ms := os.Getenv("CARDINALITY_MAX_SERIES"); ms != "" {
 			env["FALCO_MAX_SERIES"] = ms

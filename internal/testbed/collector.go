@@ -30,8 +30,10 @@ func CollectorBinary(tb TB) string {
 			builtBinary = bin
 			return
 		}
-		cmd := exec.Command("go", "build", "-trimpath", "-o", "otelcol-falco", ".")
+		// As `make build` and the image build it, so memory figures are the shipped binary's.
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", "otelcol-falco", ".")
 		cmd.Dir = filepath.Join(RepoRoot(), "dist")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("building the distribution: %v\n%s", err, out)
 			return
