@@ -35,9 +35,13 @@ func alertsToLogs(alerts []*alert, observed time.Time) plog.Logs {
 		records, ok := byHost[a.Hostname]
 		if !ok {
 			records = newAlertResource(logs, a.Hostname)
-			// Room for the rest of the batch: exact for the usual one Falco host, and the
-			// record slice is not regrown (and copied) log2(batch) times.
-			records.EnsureCapacity(len(alerts) - i)
+			if len(byHost) == 0 {
+				// Room for the rest of the batch: exact for the usual one Falco host, and the
+				// record slice is not regrown (and copied) log2(batch) times. Only the first
+				// host's: reserving the rest for every further host would cost a batch of
+				// alerts from n hosts ~n²/2 record slots, kept as long as the logs are.
+				records.EnsureCapacity(len(alerts) - i)
+			}
 			byHost[a.Hostname] = records
 		}
 		fillLogRecord(records.AppendEmpty(), a, obs)

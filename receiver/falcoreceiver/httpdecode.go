@@ -139,7 +139,7 @@ func (d *httpDecoder) nextAlert() (*alert, error) {
 		return nil, &tooManyAlertsError{max: d.maxAlerts}
 	}
 	if d.n == len(d.alerts) {
-		d.alerts = append(d.alerts, &alert{Fields: make([]field, 0, 32)})
+		d.alerts = append(d.alerts, &alert{Fields: make([]field, 0, 16)})
 	}
 	a := d.alerts[d.n]
 	d.n++
