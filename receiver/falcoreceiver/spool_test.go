@@ -387,3 +387,28 @@ func TestSpoolHoldsGRPCOnlyWhileTheDrainMoves(t *testing.T) {
 	sp.awaitRoom(context.Background(), 5*time.Second)
 	assert.Less(t, time.Since(started), time.Second, "a stuck drain holds nobody: the spool takes the alerts")
 }
+
+func TestSpoolHoldsHTTPBatchesButNeverSingleAlerts(t *testing.T) {
+	st, sink := newMemStorage(), &gatedLogs{}
+	f, err := startSpooledHTTPReceiver(t, sink, hostWithExtensions{component.MustNewID("pebble_storage"): memStorageExtension{st: st}}, 1<<20)
+	require.NoError(t, err)
+	behindButMoving := func() {
+		f.r.spool.mu.Lock()
+		f.r.spool.memLimit = 1 // nothing is kept decoded: the drain is always behind
+		f.r.spool.lastTake = time.Now()
+		f.r.spool.mu.Unlock()
+	}
+	post := func(body string) time.Duration {
+		behindButMoving()
+		started := time.Now()
+		resp, err := f.client.Post(f.url+"/", "application/json", strings.NewReader(body))
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		return time.Since(started)
+	}
+	post(minimalAlert) // the spool's first entry: from here on the drain is behind
+	assert.Less(t, post(minimalAlert), 500*time.Millisecond, "Falco's single-alert POSTs are never held")
+	assert.GreaterOrEqual(t, post(minimalAlert+"\n"+minimalAlert), 900*time.Millisecond, "a batch waits for the drain")
+	require.Eventually(t, func() bool { return sink.LogRecordCount() == 4 }, 5*time.Second, 5*time.Millisecond)
+}
