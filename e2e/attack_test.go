@@ -39,7 +39,9 @@ const (
 )
 
 // attackedAgentEnv is the shipped agent as the DaemonSet runs it, HTTP only (Falco 0.44).
-var attackedAgentEnv = daemonSetRuntime(map[string]string{"FALCO_GRPC_ENABLED": "false"})
+func attackedAgentEnv(tb testing.TB) map[string]string {
+	return daemonSetRuntime(tb, map[string]string{"FALCO_GRPC_ENABLED": "false"})
+}
 
 func TestIngestAttacks(t *testing.T) {
 	attacks := []struct {
@@ -53,7 +55,7 @@ func TestIngestAttacks(t *testing.T) {
 	for _, attack := range attacks {
 		t.Run(attack.name, func(t *testing.T) {
 			// A fresh agent and gateway: the heap one attack leaves is not the next one's.
-			r := startSIEMRig(t, siemOptions{sinkCountOnly: true, agentEnv: attackedAgentEnv})
+			r := startSIEMRig(t, siemOptions{sinkCountOnly: true, agentEnv: attackedAgentEnv(t)})
 			pid := r.agent.PID()
 			addr := strings.TrimSuffix(strings.TrimPrefix(r.httpURL, "http://"), "/")
 			require.NoError(t, testbed.ResetPeakRSS(pid))
@@ -72,8 +74,8 @@ func TestIngestAttacks(t *testing.T) {
 			t.Logf("%s: %s; agent peak RSS %d MiB (anonymous %d MiB, the rest file-backed: the binary's pages); Falco's single-alert POSTs during the attack: %s",
 				attack.name, summary, peak>>20, peakAnon>>20, polls)
 			require.False(t, r.agent.Exited(), "the agent died:\n%s", r.agent.Output())
-			// Anonymous memory is what the kernel cannot reclaim: the mapped pages of the queue
-			// file are clean page cache, given back under the pod's limit.
+			// Anonymous memory is what the kernel cannot reclaim: the binary's file-backed pages
+			// are clean page cache, given back under the pod's limit.
 			assert.LessOrEqual(t, peakAnon, uint64(podMemoryLimit), "peak anonymous RSS within the pod limit")
 			require.NotZero(t, polls.sent, "Falco posted during the attack")
 			assert.Less(t, polls.slowest, time.Second, "every Falco POST answered within a second")

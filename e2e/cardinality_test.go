@@ -102,7 +102,12 @@ func BenchmarkCardinalityMillion(b *testing.B) {
 	distinct := envInt(b, "CARDINALITY_DISTINCT", n)
 	hosts := envInt(b, "CARDINALITY_HOSTS", 0)
 	for b.Loop() {
-		env := daemonSetRuntime(map[string]string{"GOGC": envOr("CARDINALITY_GOGC", "200"), "GOMEMLIMIT": envOr("CARDINALITY_GOMEMLIMIT", "200MiB"), "FALCO_METRICS_INTERVAL": "10s"})
+		env := daemonSetRuntime(b, map[string]string{"FALCO_METRICS_INTERVAL": "10s"})
+		for name, knob := range map[string]string{"GOGC": "CARDINALITY_GOGC", "GOMEMLIMIT": "CARDINALITY_GOMEMLIMIT"} {
+			if v := os.Getenv(knob); v != "" {
+				env[name] = v
+			}
+		}
 		var overlays []string
 		if ms := os.Getenv("CARDINALITY_MAX_SERIES"); ms != "" {
 			env["FALCO_MAX_SERIES"] = ms
@@ -185,11 +190,4 @@ func envInt(tb testing.TB, name string, dflt int) int {
 	n, err := strconv.Atoi(s)
 	require.NoError(tb, err, name)
 	return n
-}
-
-func envOr(name, dflt string) string {
-	if s := os.Getenv(name); s != "" {
-		return s
-	}
-	return dflt
 }

@@ -6,11 +6,16 @@ package e2e
 import (
 	"context"
 	"maps"
+	"math"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/otelcol-falco/otelcol-falco/internal/falcoemu"
 	"github.com/otelcol-falco/otelcol-falco/internal/testbed"
@@ -84,10 +89,70 @@ func feed(t *testing.T, srv *falcoemu.GRPCServer, g *falcoemu.Generator, count u
 	require.Equal(t, count, srv.Feed(ctx, g, count, rate))
 }
 
-// daemonSetRuntime is the Go runtime's environment of the agent as the DaemonSet runs it
-// (deploy/kubernetes/agent-daemonset.yaml, 256Mi and 1 CPU limits), merged into env.
-func daemonSetRuntime(env map[string]string) map[string]string {
-	out := map[string]string{"GOMEMLIMIT": "200MiB", "GOGC": "200", "GOMAXPROCS": "1"}
+// daemonSetRuntime is the Go runtime's environment of the agent as the DaemonSet sets it
+// (deploy/kubernetes/agent-daemonset.yaml: its GO* variables, GOMAXPROCS from limits.cpu as the
+// kubelet fills a resourceFieldRef), merged under env.
+func daemonSetRuntime(tb testing.TB, env map[string]string) map[string]string {
+	tb.Helper()
+	raw, err := os.ReadFile(filepath.Join(testbed.RepoRoot(), "deploy", "kubernetes", "agent-daemonset.yaml"))
+	require.NoError(tb, err)
+	var ds struct {
+		Spec struct {
+			Template struct {
+				Spec struct {
+					Containers []struct {
+						Name string `yaml:"name"`
+						Env  []struct {
+							Name      string `yaml:"name"`
+							Value     string `yaml:"value"`
+							ValueFrom struct {
+								ResourceFieldRef struct {
+									Resource string `yaml:"resource"`
+								} `yaml:"resourceFieldRef"`
+							} `yaml:"valueFrom"`
+						} `yaml:"env"`
+						Resources struct {
+							Limits map[string]string `yaml:"limits"`
+						} `yaml:"resources"`
+					} `yaml:"containers"`
+				} `yaml:"spec"`
+			} `yaml:"template"`
+		} `yaml:"spec"`
+	}
+	require.NoError(tb, yaml.Unmarshal(raw, &ds))
+	out := map[string]string{}
+	for _, c := range ds.Spec.Template.Spec.Containers {
+		if c.Name != "otelcol-falco" {
+			continue
+		}
+		for _, e := range c.Env {
+			switch {
+			case !strings.HasPrefix(e.Name, "GO"):
+			case e.ValueFrom.ResourceFieldRef.Resource == "limits.cpu":
+				out[e.Name] = strconv.Itoa(cpusRoundedUp(tb, c.Resources.Limits["cpu"]))
+			default:
+				out[e.Name] = e.Value
+			}
+		}
+	}
+	require.Contains(tb, out, "GOMEMLIMIT", "the DaemonSet's agent container")
 	maps.Copy(out, env)
 	return out
+}
+
+// cpusRoundedUp reads a CPU quantity ("1", "1.5", "500m") as the kubelet's resourceFieldRef
+// with divisor 1 gives it: whole CPUs, rounded up.
+func cpusRoundedUp(tb testing.TB, q string) int {
+	tb.Helper()
+	var milli float64
+	if m, ok := strings.CutSuffix(q, "m"); ok {
+		v, err := strconv.ParseFloat(m, 64)
+		require.NoError(tb, err, "CPU quantity %q", q)
+		milli = v
+	} else {
+		v, err := strconv.ParseFloat(q, 64)
+		require.NoError(tb, err, "CPU quantity %q", q)
+		milli = v * 1000
+	}
+	return int(math.Ceil(milli / 1000))
 }

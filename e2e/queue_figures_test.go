@@ -58,7 +58,7 @@ service:
 
 	httpAddr := testbed.FreeAddr(t)
 	agentConfigs := []string{filepath.Join(testbed.RepoRoot(), "config", "agent.yaml")}
-	agent := testbed.StartCollector(t, testbed.CollectorOptions{Configs: agentConfigs, Env: daemonSetRuntime(map[string]string{
+	agent := testbed.StartCollector(t, testbed.CollectorOptions{Configs: agentConfigs, Env: daemonSetRuntime(t, map[string]string{
 		"FALCO_GRPC_ENABLED":    "false",
 		"FALCO_METRICS_ENABLED": "false",
 		"FALCO_HTTP_ENDPOINT":   httpAddr,
