@@ -52,3 +52,40 @@ func BenchmarkQueueItem(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSpoolEntry is one entry's life in the falco receiver's spool: a durable Set under the
+// next decimal key and, every 1000 entries, one batch that deletes them and moves "head".
+//
+//	go test -run '^$' -bench SpoolEntry -benchtime 100000x ./extension/pebblestorageextension
+func BenchmarkSpoolEntry(b *testing.B) {
+	cfg := testConfig(b.TempDir())
+	s := newStorage(zapNop(), cfg, nil, storageID)
+	ctx := context.Background()
+	if err := s.Start(ctx, nil); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = s.Shutdown(ctx) }()
+	c, err := s.GetClient(ctx, component.KindReceiver, exporterID, "spool")
+	if err != nil {
+		b.Fatal(err)
+	}
+	const released = 1000
+	value := item(0)
+	b.SetBytes(int64(len(value)))
+	b.ResetTimer()
+	for i := range b.N {
+		if err := c.Set(ctx, strconv.Itoa(i), value); err != nil {
+			b.Fatal(err)
+		}
+		if (i+1)%released == 0 {
+			ops := make([]*storage.Operation, 0, released+1)
+			for k := i + 1 - released; k <= i; k++ {
+				ops = append(ops, storage.DeleteOperation(strconv.Itoa(k)))
+			}
+			ops = append(ops, storage.SetOperation("head", []byte(strconv.Itoa(i+1))))
+			if err := c.Batch(ctx, ops...); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,8 +28,12 @@ type client struct {
 	onClose func(*client)
 
 	unflushed atomic.Bool // a NoSync batch may still be in Pebble's buffer
-	stop      chan struct{}
-	flusherWG sync.WaitGroup
+	// newDecimalsFrom: no decimal key from this number on is stored. The persistent queue and
+	// the falco spool write ever larger decimal keys, so telling a new item from an overwrite
+	// needs no lookup (a Get of a missing key searches every level).
+	newDecimalsFrom atomic.Uint64
+	stop            chan struct{}
+	flusherWG       sync.WaitGroup
 
 	mu     sync.RWMutex // Close waits for operations in flight
 	closed bool
@@ -131,15 +136,20 @@ func (c *client) Batch(ctx context.Context, ops ...*storage.Operation) error {
 		return fmt.Errorf("pebble_storage: %s: %w", c.dir, err)
 	}
 	c.guard.wrote(batch.Len())
+	c.wroteDecimals(ops, keys)
 	return nil
 }
 
 // addsKey reports whether the batch creates a key that is not stored yet: such a batch must be
 // durable when Batch returns, and is refused while the guard refuses new keys.
 func (c *client) addsKey(ops []*storage.Operation, keys [][]byte) (bool, error) {
+	newFrom := c.newDecimalsFrom.Load()
 	for i, op := range ops {
 		if op.Type != storage.Set || setEarlier(ops[:i], op.Key) {
 			continue
+		}
+		if n, ok := decimalOf(keys[i]); ok && n >= newFrom && n != math.MaxUint64 {
+			return true, nil
 		}
 		_, closer, err := c.db.Get(keys[i])
 		if errors.Is(err, pebble.ErrNotFound) {
@@ -151,6 +161,41 @@ func (c *client) addsKey(ops []*storage.Operation, keys [][]byte) (bool, error) 
 		_ = closer.Close()
 	}
 	return false, nil
+}
+
+// wroteDecimals moves newDecimalsFrom past the decimal keys a committed batch set. Only ever
+// raised: a number below it is looked up, which is always right.
+func (c *client) wroteDecimals(ops []*storage.Operation, keys [][]byte) {
+	for i, op := range ops {
+		n, ok := decimalOf(keys[i])
+		if op.Type != storage.Set || !ok {
+			continue
+		}
+		for cur := c.newDecimalsFrom.Load(); n >= cur && !c.newDecimalsFrom.CompareAndSwap(cur, past(n)); cur = c.newDecimalsFrom.Load() {
+		}
+	}
+}
+
+// findNewDecimals sets newDecimalsFrom past the largest decimal key stored.
+func (c *client) findNewDecimals() error {
+	it, err := c.db.NewIter(&pebble.IterOptions{LowerBound: []byte{tagDecimal}, UpperBound: []byte{tagDecimal + 1}})
+	if err != nil {
+		return err
+	}
+	if it.Last() {
+		if n, ok := decimalOf(it.Key()); ok {
+			c.newDecimalsFrom.Store(past(n))
+		}
+	}
+	return errors.Join(it.Error(), it.Close())
+}
+
+// past is the number after n; the largest number has none, so it is always looked up.
+func past(n uint64) uint64 {
+	if n == math.MaxUint64 {
+		return n
+	}
+	return n + 1
 }
 
 func setEarlier(ops []*storage.Operation, key string) bool {

@@ -207,3 +207,44 @@ func TestEncodeKeyIsOneToOne(t *testing.T) {
 	}
 	assert.Less(t, string(encodeKey("9")), string(encodeKey("10")), "queue items are stored in index order")
 }
+
+// A batch deleting a run of keys (the spool's release) removes exactly them, and what the batch
+// writes after the deletes stands.
+func TestBatchDeletesARunThenWrites(t *testing.T) {
+	s := startStorage(t, testConfig(t.TempDir()), nil)
+	c := openClient(t, s, "spool")
+	ctx := context.Background()
+	for i := range 20 {
+		require.NoError(t, c.Set(ctx, fmt.Sprint(i), []byte(fmt.Sprint("item-", i))))
+	}
+	require.NoError(t, c.Set(ctx, "010", []byte("text key")))
+
+	ops := []*storage.Operation{storage.DeleteOperation("3")}
+	for i := 5; i < 15; i++ {
+		ops = append(ops, storage.DeleteOperation(fmt.Sprint(i)))
+	}
+	inBatch := storage.GetOperation("12")
+	ops = append(ops, storage.SetOperation("10", []byte("again")), inBatch)
+	require.NoError(t, c.Batch(ctx, ops...))
+	assert.Nil(t, inBatch.Value, "the batch reads its own deletes")
+
+	for i := range 20 {
+		got, err := c.Get(ctx, fmt.Sprint(i))
+		require.NoError(t, err)
+		switch {
+		case i == 10:
+			assert.Equal(t, "again", string(got))
+		case i == 3 || i >= 5 && i < 15:
+			assert.Nil(t, got, "key %d", i)
+		default:
+			assert.Equal(t, fmt.Sprint("item-", i), string(got), "key %d", i)
+		}
+	}
+	got, err := c.Get(ctx, "010")
+	require.NoError(t, err)
+	assert.Equal(t, "text key", string(got))
+	require.NoError(t, c.Set(ctx, "12", []byte("later")))
+	got, err = c.Get(ctx, "12")
+	require.NoError(t, err)
+	assert.Equal(t, "later", string(got), "a key set after the range deletion is kept")
+}

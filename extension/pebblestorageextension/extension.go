@@ -141,6 +141,9 @@ func (s *pebbleStorage) GetClient(_ context.Context, kind component.Kind, id com
 		return nil, fmt.Errorf("pebble_storage: opening %s: %w", dir, err)
 	}
 	c := &client{db: db, guard: s.guard, dir: dir, fsync: s.cfg.FSync, onClose: s.forget}
+	if err := c.findNewDecimals(); err != nil {
+		return nil, errors.Join(fmt.Errorf("pebble_storage: reading %s: %w", dir, err), db.Close())
+	}
 	c.startFlusher()
 	s.clients[c] = struct{}{}
 	return c, nil

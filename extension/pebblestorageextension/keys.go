@@ -32,6 +32,14 @@ func encodeKey(key string) []byte {
 	return buf
 }
 
+// decimalOf is the number of an encoded decimal key.
+func decimalOf(encoded []byte) (uint64, bool) {
+	if len(encoded) != 9 || encoded[0] != tagDecimal {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(encoded[1:]), true
+}
+
 func canonicalDecimal(key string) (uint64, bool) {
 	if key == "" || len(key) > 20 || (key[0] == '0' && len(key) > 1) {
 		return 0, false

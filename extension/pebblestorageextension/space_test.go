@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -208,4 +209,33 @@ func TestTmpfsVolume(t *testing.T) {
 		time.Sleep(50 * time.Millisecond) // Pebble deletes obsolete files in the background
 	}
 	require.NoError(t, err, "new items are accepted once the drained items' space is reclaimed")
+}
+
+// While new keys are refused, a restarted store still tells them from overwrites: decimal keys
+// past the largest stored one are known new without a lookup, any other is looked up.
+func TestRefusalTellsNewKeysAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	first := startStorage(t, testConfig(dir), nil)
+	c := openClient(t, first, "logs")
+	for i := range 6 {
+		require.NoError(t, c.Set(ctx, fmt.Sprint(i), item(i)))
+	}
+	require.NoError(t, c.Delete(ctx, "3"))
+	require.NoError(t, c.Close(ctx))
+	require.NoError(t, first.Shutdown(ctx))
+
+	qfs := &quotaFS{FS: vfs.Default, dir: dir, capacity: 1 << 40}
+	cfg := testConfig(dir)
+	cfg.FreeSpaceReserve = 1 << 20
+	second := startStorage(t, cfg, qfs)
+	c = openClient(t, second, "logs")
+	qfs.capacity = dirSize(dir) + 512<<10
+	second.guard.refresh()
+	for _, key := range []string{"0", "5"} {
+		assert.NoError(t, c.Set(ctx, key, []byte("overwrite")), "key %s is stored", key)
+	}
+	for _, key := range []string{"3", "6", "1000"} {
+		assert.ErrorIs(t, c.Set(ctx, key, []byte("new")), ErrNoSpace, "key %s is new", key)
+	}
 }
