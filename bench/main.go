@@ -86,7 +86,7 @@ func parseFlags() *options {
 	flag.IntVar(&o.seriesMax, "series-max", 110_000, "metrics.max_series of the 100k-series scenario")
 	flag.IntVar(&o.guardRules, "guard-rules", 14, "rules of the cardinality-guard scenario: over the 100k-series scenario's pods, twice its rules offer ~2x the series, with the same workloads in the logs")
 	flag.IntVar(&o.guardMax, "guard-max", 100_000, "metrics.max_series of the cardinality-guard scenario")
-	flag.StringVar(&o.gogc, "gogc", "200", "GOGC of the collector process, as deploy/ sets it (empty: Go's default, 100)")
+	flag.StringVar(&o.gogc, "gogc", "", "GOGC of the collector process (empty: Go's default, 100, as deploy/ runs it)")
 	flag.StringVar(&o.gomemlimit, "gomemlimit", "200MiB", "GOMEMLIMIT of the collector process, as deploy/ sets it (empty: none)")
 	flag.IntVar(&o.agentCPUs, "agent-cpus", 1, "GOMAXPROCS of the scenarios that run as the DaemonSet does (the -disk ones and floor-1c-1cpu): its limits.cpu, which it passes as GOMAXPROCS (0: the machine's)")
 	flag.Var(&o.extraEnv, "env", "extra KEY=VALUE for the collector's (and the floor's) environment, e.g. GODEBUG=gctrace=1 (repeatable)")

@@ -28,7 +28,7 @@ import (
 
 // The HTTP endpoint of the agent listens on the pod network. These are issue 12's memory rows
 // played against the shipped agent and gateway, run as the DaemonSet runs the agent
-// (GOMEMLIMIT=200MiB GOGC=200 GOMAXPROCS=1, a 256Mi pod limit): during each attack the agent's peak RSS stays
+// (GOMEMLIMIT=200MiB GOMAXPROCS=1, a 256Mi pod limit): during each attack the agent's peak RSS stays
 // within the pod limit and a Falco POSTing one alert at a time is answered within a second.
 // Counts are modest; E2E_ATTACK_CONNS scales the slow-body attack for a report.
 

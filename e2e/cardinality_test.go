@@ -90,7 +90,7 @@ func TestCardinalityGuardHoldsAgainstHostsAndLongValues(t *testing.T) {
 }
 
 // BenchmarkCardinalityMillion is the large form of the test above, at the shipped defaults
-// (max_series 2000, GOMEMLIMIT=200MiB GOGC=200 GOMAXPROCS=1 as the DaemonSet runs): CARDINALITY_ALERTS
+// (max_series 2000, GOMEMLIMIT=200MiB GOMAXPROCS=1 as the DaemonSet runs): CARDINALITY_ALERTS
 // (default 1,000,000) alerts from CARDINALITY_DISTINCT (default: as many) distinct pods, each on
 // its own host unless CARDINALITY_HOSTS says how many hosts, at the shipped 10 s interval; then
 // it reports the agent's peak RSS and how long one /metrics scrape takes. CARDINALITY_GOGC and

@@ -22,7 +22,7 @@ import (
 //
 //	QUEUE_FIGURES=1 go test -count=1 -run TestAgentFullQueueFigures -v -timeout 30m ./e2e/
 //
-// The agent runs as the DaemonSet runs it (GOMEMLIMIT=200MiB GOGC=200 GOMAXPROCS=1); the "gateway" is a bare
+// The agent runs as the DaemonSet runs it (GOMEMLIMIT=200MiB GOMAXPROCS=1); the "gateway" is a bare
 // OTLP relay to a counting sink, so the drain measures the agent.
 func TestAgentFullQueueFigures(t *testing.T) {
 	if os.Getenv("QUEUE_FIGURES") == "" {
