@@ -91,7 +91,7 @@ func feed(t *testing.T, srv *falcoemu.GRPCServer, g *falcoemu.Generator, count u
 
 // daemonSetRuntime is the Go runtime's environment of the agent as the DaemonSet sets it
 // (deploy/kubernetes/agent-daemonset.yaml: its GO* variables, GOMAXPROCS from limits.cpu as the
-// kubelet fills a resourceFieldRef), merged under env.
+// kubelet fills a resourceFieldRef; those it leaves out at Go's default), merged under env.
 func daemonSetRuntime(tb testing.TB, env map[string]string) map[string]string {
 	tb.Helper()
 	raw, err := os.ReadFile(filepath.Join(testbed.RepoRoot(), "deploy", "kubernetes", "agent-daemonset.yaml"))
@@ -136,6 +136,11 @@ func daemonSetRuntime(tb testing.TB, env map[string]string) map[string]string {
 		}
 	}
 	require.Contains(tb, out, "GOMEMLIMIT", "the DaemonSet's agent container")
+	for _, name := range []string{"GOGC", "GOMAXPROCS", "GODEBUG"} {
+		if _, set := out[name]; !set {
+			out[name] = "" // Go's default, as in the pod, whatever the test's own environment says
+		}
+	}
 	maps.Copy(out, env)
 	return out
 }

@@ -22,16 +22,8 @@ func BenchmarkQueueItem(b *testing.B) {
 		b.Run("fsync="+strconv.FormatBool(fsync), func(b *testing.B) {
 			cfg := testConfig(b.TempDir())
 			cfg.FSync = fsync
-			s := newStorage(zapNop(), cfg, nil, storageID)
+			c := benchClient(b, cfg)
 			ctx := context.Background()
-			if err := s.Start(ctx, nil); err != nil {
-				b.Fatal(err)
-			}
-			defer func() { _ = s.Shutdown(ctx) }()
-			c, err := s.GetClient(ctx, component.KindExporter, exporterID, "logs")
-			if err != nil {
-				b.Fatal(err)
-			}
 			meta := make([]byte, 2000)
 			value := item(0)
 			b.SetBytes(int64(len(value)))
@@ -58,17 +50,8 @@ func BenchmarkQueueItem(b *testing.B) {
 //
 //	go test -run '^$' -bench SpoolEntry -benchtime 100000x ./extension/pebblestorageextension
 func BenchmarkSpoolEntry(b *testing.B) {
-	cfg := testConfig(b.TempDir())
-	s := newStorage(zapNop(), cfg, nil, storageID)
+	c := benchClient(b, testConfig(b.TempDir()))
 	ctx := context.Background()
-	if err := s.Start(ctx, nil); err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = s.Shutdown(ctx) }()
-	c, err := s.GetClient(ctx, component.KindReceiver, exporterID, "spool")
-	if err != nil {
-		b.Fatal(err)
-	}
 	const released = 1000
 	value := item(0)
 	b.SetBytes(int64(len(value)))
@@ -88,4 +71,19 @@ func BenchmarkSpoolEntry(b *testing.B) {
 			}
 		}
 	}
+}
+
+// benchClient starts a store with cfg and opens a client of it, both closed after the benchmark.
+func benchClient(b *testing.B, cfg *Config) storage.Client {
+	s := newStorage(zapNop(), cfg, nil, storageID)
+	ctx := context.Background()
+	if err := s.Start(ctx, nil); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Shutdown(ctx) })
+	c, err := s.GetClient(ctx, component.KindExporter, exporterID, "logs")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
 }
