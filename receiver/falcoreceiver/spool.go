@@ -133,17 +133,13 @@ func (s *spool) open(ctx context.Context) error {
 
 var _ consumer.Logs = (*spool)(nil)
 
-// ConsumeLogs stores logs and returns once they are in storage: the receiver hands its alerts
-// to the spool as it would to the pipeline.
-func (s *spool) ConsumeLogs(ctx context.Context, logs plog.Logs) error {
-	return s.append(ctx, logs, logs.LogRecordCount())
-}
-
 // Capabilities: the spool keeps the logs it is given (decoded, for the drain).
 func (*spool) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
 
-// append stores logs (records log records) and returns once they are in storage.
-func (s *spool) append(ctx context.Context, logs plog.Logs, records int) error {
+// ConsumeLogs stores logs and returns once they are in storage: the receiver hands its alerts
+// to the spool as it would to the pipeline.
+func (s *spool) ConsumeLogs(ctx context.Context, logs plog.Logs) error {
+	records := logs.LogRecordCount()
 	buf, err := s.marshaler.MarshalLogs(logs)
 	if err != nil {
 		return consumererror.NewPermanent(fmt.Errorf("spool: encoding alerts: %w", err))

@@ -176,7 +176,7 @@ func TestSpoolDeliversEachAlertOnceInBatches(t *testing.T) {
 	st, sink := newMemStorage(), &gatedLogs{}
 	sp := startSpool(t, st, sink, spoolConfig(1<<20, 10))
 	for i := range 100 {
-		require.NoError(t, sp.append(context.Background(), numberedLogs(i*3, 3), 3))
+		require.NoError(t, sp.ConsumeLogs(context.Background(), numberedLogs(i*3, 3)))
 	}
 	require.Eventually(t, func() bool { return sink.LogRecordCount() == 300 }, 5*time.Second, 5*time.Millisecond)
 	assert.ElementsMatch(t, numbers(0, 300), sink.bodies())
@@ -192,7 +192,7 @@ func TestSpoolKeepsAlertsAcrossRestartWhilePipelineRefuses(t *testing.T) {
 	sink.setClosed(true)
 	first := startSpool(t, st, sink, spoolConfig(1<<20, 7))
 	for i := range 50 {
-		require.NoError(t, first.append(context.Background(), numberedLogs(i, 1), 1))
+		require.NoError(t, first.ConsumeLogs(context.Background(), numberedLogs(i, 1)))
 	}
 	require.Eventually(t, func() bool { sink.mu.Lock(); defer sink.mu.Unlock(); return sink.offers > 0 }, 5*time.Second, time.Millisecond)
 	first.stop() // a restart (or a crash: nothing was acknowledged by the pipeline)
@@ -200,7 +200,7 @@ func TestSpoolKeepsAlertsAcrossRestartWhilePipelineRefuses(t *testing.T) {
 	assert.Equal(t, 51, st.keys(), "50 entries and the head are stored")
 	sink.setClosed(false)
 	second := startSpool(t, st, sink, spoolConfig(1<<20, 7))
-	require.NoError(t, second.append(context.Background(), numberedLogs(50, 1), 1))
+	require.NoError(t, second.ConsumeLogs(context.Background(), numberedLogs(50, 1)))
 	require.Eventually(t, func() bool { return sink.LogRecordCount() == 51 }, 5*time.Second, 5*time.Millisecond)
 	assert.ElementsMatch(t, numbers(0, 51), sink.bodies(), "every alert once")
 }
@@ -209,7 +209,7 @@ func TestSpoolRetriesFromTheStoredCopy(t *testing.T) {
 	st, sink := newMemStorage(), &gatedLogs{}
 	sink.setClosed(true)
 	sp := startSpool(t, st, sink, spoolConfig(1<<20, 100))
-	require.NoError(t, sp.append(context.Background(), numberedLogs(0, 5), 5))
+	require.NoError(t, sp.ConsumeLogs(context.Background(), numberedLogs(0, 5)))
 	require.Eventually(t, func() bool { sink.mu.Lock(); defer sink.mu.Unlock(); return sink.offers > 0 }, 5*time.Second, time.Millisecond)
 	sink.setClosed(false)
 	require.Eventually(t, func() bool { return sink.LogRecordCount() == 5 }, 5*time.Second, 5*time.Millisecond)
@@ -226,25 +226,25 @@ func TestSpoolRefusesWhenFullAndAcceptsAfterDraining(t *testing.T) {
 	require.NoError(t, err)
 	sp := startSpool(t, st, sink, spoolConfig(int64(3*len(size)), 100))
 	for range 3 {
-		require.NoError(t, sp.append(context.Background(), numberedLogs(0, 10), 10))
+		require.NoError(t, sp.ConsumeLogs(context.Background(), numberedLogs(0, 10)))
 	}
-	err = sp.append(context.Background(), numberedLogs(0, 10), 10)
+	err = sp.ConsumeLogs(context.Background(), numberedLogs(0, 10))
 	require.ErrorIs(t, err, errSpoolFull)
 	assert.False(t, consumererror.IsPermanent(err), "a full spool is a retryable refusal (503)")
 
 	sink.setClosed(false)
 	require.Eventually(t, func() bool { return sp.usage() == 0 }, 10*time.Second, 5*time.Millisecond)
-	require.NoError(t, sp.append(context.Background(), numberedLogs(0, 10), 10))
+	require.NoError(t, sp.ConsumeLogs(context.Background(), numberedLogs(0, 10)))
 }
 
 func TestSpoolStorageFailureRefusesWithoutLosingOrder(t *testing.T) {
 	st, sink := newMemStorage(), &gatedLogs{}
 	sp := startSpool(t, st, sink, spoolConfig(1<<20, 100))
-	require.NoError(t, sp.append(context.Background(), numberedLogs(0, 1), 1))
+	require.NoError(t, sp.ConsumeLogs(context.Background(), numberedLogs(0, 1)))
 	st.setFailing(true)
-	require.Error(t, sp.append(context.Background(), numberedLogs(99, 1), 1), "a full disk refuses")
+	require.Error(t, sp.ConsumeLogs(context.Background(), numberedLogs(99, 1)), "a full disk refuses")
 	st.setFailing(false)
-	require.NoError(t, sp.append(context.Background(), numberedLogs(1, 1), 1))
+	require.NoError(t, sp.ConsumeLogs(context.Background(), numberedLogs(1, 1)))
 	require.Eventually(t, func() bool { return sink.LogRecordCount() == 2 }, 5*time.Second, 5*time.Millisecond)
 	assert.ElementsMatch(t, numbers(0, 2), sink.bodies(), "the refused alert left no gap and no trace")
 }
@@ -259,7 +259,7 @@ func TestSpoolReadsBackWhatMemoryCouldNotHold(t *testing.T) {
 	sp.memLimit = 8 * len(one) // 8 entries kept decoded at most
 	sp.mu.Unlock()
 	for i := range 40 {
-		require.NoError(t, sp.append(context.Background(), numberedLogs(i, 1), 1))
+		require.NoError(t, sp.ConsumeLogs(context.Background(), numberedLogs(i, 1)))
 	}
 	sp.mu.Lock()
 	held := len(sp.mem)
@@ -275,7 +275,7 @@ func TestSpoolSkipsADamagedEntry(t *testing.T) {
 	sink.setClosed(true)
 	first := startSpool(t, st, sink, spoolConfig(1<<20, 100))
 	for i := range 3 {
-		require.NoError(t, first.append(context.Background(), numberedLogs(i, 1), 1))
+		require.NoError(t, first.ConsumeLogs(context.Background(), numberedLogs(i, 1)))
 	}
 	first.stop()
 	require.NoError(t, st.Set(context.Background(), spoolKey(1), []byte{0xff, 0xff, 0xff}))
@@ -359,7 +359,7 @@ func TestSpoolDeletesOnlyBehindTheOldestExport(t *testing.T) {
 	held := &holdFirst{}
 	first := startSpool(t, st, held, spoolConfig(1<<20, 1)) // one record per hand-off
 	for i := range 4 {
-		require.NoError(t, first.append(context.Background(), numberedLogs(i, 1), 1))
+		require.NoError(t, first.ConsumeLogs(context.Background(), numberedLogs(i, 1)))
 	}
 	require.Eventually(t, func() bool { return held.LogRecordCount() == 3 }, 5*time.Second, time.Millisecond)
 	assert.Equal(t, 5, st.keys(), "the later entries stay stored while the first is being exported")
@@ -380,7 +380,7 @@ func TestSpoolHoldsGRPCOnlyWhileTheDrainMoves(t *testing.T) {
 	sp.memLimit = 1 // nothing is kept decoded: the drain is always behind
 	sp.mu.Unlock()
 	for i := range 10 {
-		require.NoError(t, sp.append(context.Background(), numberedLogs(i, 1), 1))
+		require.NoError(t, sp.ConsumeLogs(context.Background(), numberedLogs(i, 1)))
 	}
 	time.Sleep(1100 * time.Millisecond) // the drain took nothing for a second
 	started := time.Now()
