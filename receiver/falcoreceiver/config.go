@@ -44,7 +44,8 @@ type SpoolConfig struct {
 	// Storage is the storage extension holding the spool (pebble_storage, file_storage); none
 	// (the default) hands alerts straight to the pipeline.
 	Storage *component.ID `mapstructure:"storage"`
-	// MaxBytes caps the encoded alerts waiting in the spool; beyond it new alerts are refused
+	// MaxBytes caps the alerts waiting in the spool, in OTLP-encoded bytes (stored batches are
+	// compressed, so the disk holds less); beyond it new alerts are refused
 	// (HTTP 503 with Retry-After; gRPC alerts wait in the receiver and in Falco's queue).
 	MaxBytes int64 `mapstructure:"max_bytes"`
 	// BatchSize is the most log records handed to the pipeline at once.

@@ -26,7 +26,7 @@ import (
 // exporter's persistent queue would pay it three times per alert (enqueue, dispatch, done), plus
 // a pipeline pass and an encode/decode per alert; the spool hands the pipeline batches instead.
 //
-// Entries are OTLP-encoded logs under consecutive sequence numbers; "head" is the first one not
+// Entries are OTLP-encoded logs (batches compressed, spoolcodec.go) under consecutive sequence numbers; "head" is the first one not
 // yet delivered. An entry is deleted once the pipeline accepted it, so a crash in between sends
 // it again (at least once, never lost).
 const (
@@ -42,6 +42,8 @@ const (
 
 // errSpoolFull is a refusal: HTTP answers 503 with Retry-After, gRPC holds the alerts.
 var errSpoolFull = errors.New("the falco receiver's spool is full (spool.max_bytes): the logs pipeline is not keeping up or its next hop is down")
+
+var errMissingEntry = errors.New("missing")
 
 // spoolKey is the entry's number in decimal, as the exporters' persistent queue names items:
 // pebble_storage stores such keys in numeric order after every other key, so a new entry is
@@ -126,7 +128,7 @@ func (s *spool) open(ctx context.Context) error {
 				return nil
 			}
 			s.tail++
-			s.bytes += int64(len(op.Value))
+			s.bytes += int64(spoolEntrySize(op.Value))
 		}
 	}
 }
@@ -144,6 +146,7 @@ func (s *spool) ConsumeLogs(ctx context.Context, logs plog.Logs) error {
 	if err != nil {
 		return consumererror.NewPermanent(fmt.Errorf("spool: encoding alerts: %w", err))
 	}
+	stored := encodeSpoolEntry(buf)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.bytes+int64(len(buf)) > s.maxBytes {
@@ -151,7 +154,7 @@ func (s *spool) ConsumeLogs(ctx context.Context, logs plog.Logs) error {
 	}
 	seq := s.tail
 	// Not cancelled with the request: an entry half-written is one the next append overwrites.
-	if err := s.client.Set(context.WithoutCancel(ctx), spoolKey(seq), buf); err != nil {
+	if err := s.client.Set(context.WithoutCancel(ctx), spoolKey(seq), stored); err != nil {
 		return fmt.Errorf("spool: storing alerts: %w", err)
 	}
 	s.tail++
@@ -362,15 +365,19 @@ func (s *spool) load(ctx context.Context, b *spoolBatch, stop uint64, limit int)
 			return false
 		}
 		for _, op := range ops {
-			logs, err := s.unmarshaler.UnmarshalLogs(op.Value)
+			otlp, err := decodeSpoolEntry(op.Value)
+			var logs plog.Logs
+			if err == nil {
+				logs, err = s.unmarshaler.UnmarshalLogs(otlp)
+			}
 			if op.Value == nil {
-				err = errors.New("missing")
+				err = errMissingEntry
 			}
 			if err == nil && b.records > 0 && b.records+logs.LogRecordCount() > limit {
 				return true // the next batch starts here
 			}
 			b.end++
-			b.size += int64(len(op.Value))
+			b.size += int64(spoolEntrySize(op.Value))
 			if err != nil {
 				// Nothing a peer sent can cause this: only a damaged store. Skip the entry.
 				s.logger.Error("spool: dropping an unreadable stored entry", zap.String("key", op.Key), zap.Error(err))

@@ -5,7 +5,9 @@ package falcoreceiver
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -411,4 +413,105 @@ func TestSpoolHoldsHTTPBatchesButNeverSingleAlerts(t *testing.T) {
 	assert.Less(t, post(minimalAlert), 500*time.Millisecond, "Falco's single-alert POSTs are never held")
 	assert.GreaterOrEqual(t, post(minimalAlert+"\n"+minimalAlert), 900*time.Millisecond, "a batch waits for the drain")
 	require.Eventually(t, func() bool { return sink.LogRecordCount() == 4 }, 5*time.Second, 5*time.Millisecond)
+}
+
+func TestSpoolReadsEntriesAnEarlierVersionStoredUncompressed(t *testing.T) {
+	st, sink := newMemStorage(), &gatedLogs{}
+	for i := range 2 { // as a spool without compression left them
+		otlp, err := (&plog.ProtoMarshaler{}).MarshalLogs(numberedLogs(i, 1))
+		require.NoError(t, err)
+		require.NoError(t, st.Set(context.Background(), spoolKey(uint64(i)), otlp))
+	}
+	require.NoError(t, st.Set(context.Background(), spoolHeadKey, binary.BigEndian.AppendUint64(nil, 0)))
+	sp := startSpool(t, st, sink, spoolConfig(1<<20, 100))
+	require.NoError(t, sp.ConsumeLogs(context.Background(), numberedLogs(2, 1)))
+	require.Eventually(t, func() bool { return sink.LogRecordCount() == 3 }, 5*time.Second, 5*time.Millisecond)
+	assert.Equal(t, numbers(0, 3), sink.bodies(), "old entries first, in order, then the new one")
+}
+
+func TestSpoolEntryCodec(t *testing.T) {
+	otlp, err := (&plog.ProtoMarshaler{}).MarshalLogs(numberedLogs(0, 1000))
+	require.NoError(t, err)
+	tests := []struct {
+		name    string
+		stored  []byte
+		want    []byte
+		wantErr string
+	}{
+		{name: "compressed", stored: encodeSpoolEntry(otlp), want: otlp},
+		{name: "uncompressed (large, from an earlier version)", stored: otlp, want: otlp},
+		{name: "one alert, kept uncompressed", stored: encodeSpoolEntry(otlp[:300]), want: otlp[:300]},
+		{name: "empty OTLP message", stored: encodeSpoolEntry(nil), want: nil},
+		{name: "damaged compressed entry", stored: []byte{spoolEntryS2, 0xff, 0xff}, wantErr: "decompressing a stored entry"},
+	}
+	require.Greater(t, len(otlp), spoolCompressFromSize)
+	require.Equal(t, byte(spoolEntryS2), encodeSpoolEntry(otlp)[0], "a batch is compressed")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := decodeSpoolEntry(tt.stored)
+			if tt.wantErr == "" {
+				assert.Equal(t, len(tt.want), spoolEntrySize(tt.stored), "max_bytes counts the OTLP size")
+			}
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, len(tt.want), len(got))
+			assert.Equal(t, string(tt.want), string(got))
+		})
+	}
+}
+
+// BenchmarkSpoolEntryEncode reports what compressing a stored entry costs and saves, for one
+// alert (a Falco >= 0.44 POST) and for a batch (gRPC, NDJSON).
+func BenchmarkSpoolEntryEncode(b *testing.B) {
+	for _, n := range []int{1, 100} {
+		b.Run(fmt.Sprintf("alerts=%d", n), func(b *testing.B) {
+			alerts := make([]*alert, n)
+			for i := range alerts {
+				alerts[i] = terminalShellAlert()
+				alerts[i].Fields = append(alerts[i].Fields, field{"proc.pid", fieldValue{Kind: kindInt, Int: int64(1000 + i)}})
+			}
+			otlp, err := (&plog.ProtoMarshaler{}).MarshalLogs(alertsToLogs(alerts, observedTime))
+			require.NoError(b, err)
+			b.SetBytes(int64(len(otlp)))
+			var stored []byte
+			for b.Loop() {
+				stored = encodeSpoolEntry(otlp)
+			}
+			b.ReportMetric(float64(len(otlp))/float64(n), "otlp-B/alert")
+			b.ReportMetric(float64(len(stored))/float64(n), "stored-B/alert")
+		})
+	}
+}
+
+func TestSpoolStoresBatchesCompressedAcrossRestart(t *testing.T) {
+	st, sink := newMemStorage(), &gatedLogs{}
+	sink.setClosed(true)
+	first := startSpool(t, st, sink, spoolConfig(1<<20, 5000))
+	for i := range 3 {
+		require.NoError(t, first.ConsumeLogs(context.Background(), numberedLogs(i*1000, 1000)))
+	}
+	first.stop()
+	stored, err := st.Get(context.Background(), spoolKey(0))
+	require.NoError(t, err)
+	require.Equal(t, byte(spoolEntryS2), stored[0], "a batch is stored compressed")
+	otlp, err := (&plog.ProtoMarshaler{}).MarshalLogs(numberedLogs(0, 1000))
+	require.NoError(t, err)
+	require.Less(t, len(stored), len(otlp))
+
+	second := startSpool(t, st, sink, spoolConfig(1<<20, 5000))
+	usage := second.usage()
+	var otlpBytes int64
+	for i := range 3 {
+		buf, err := (&plog.ProtoMarshaler{}).MarshalLogs(numberedLogs(i*1000, 1000))
+		require.NoError(t, err)
+		otlpBytes += int64(len(buf))
+	}
+	assert.Equal(t, otlpBytes, usage, "after a restart, max_bytes still counts OTLP bytes")
+	sink.setClosed(false)
+	require.Eventually(t, func() bool { return sink.LogRecordCount() == 3000 }, 5*time.Second, 5*time.Millisecond)
+	assert.Equal(t, numbers(0, 3000), sink.bodies())
+	require.Eventually(t, func() bool { return second.usage() == 0 }, 5*time.Second, 5*time.Millisecond)
 }
