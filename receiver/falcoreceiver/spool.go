@@ -26,9 +26,9 @@ import (
 // exporter's persistent queue would pay it three times per alert (enqueue, dispatch, done), plus
 // a pipeline pass and an encode/decode per alert; the spool hands the pipeline batches instead.
 //
-// Entries are OTLP-encoded logs (batches compressed, spoolcodec.go) under consecutive sequence numbers; "head" is the first one not
-// yet delivered. An entry is deleted once the pipeline accepted it, so a crash in between sends
-// it again (at least once, never lost).
+// Entries are OTLP-encoded logs (batches compressed: spoolcodec.go) under consecutive sequence
+// numbers; "head" is the first one not yet delivered. An entry is deleted once the pipeline
+// accepted it, so a crash in between sends it again (at least once, never lost).
 const (
 	spoolHeadKey   = "head"
 	spoolReadAhead = 64 // entries read from storage per Batch call
@@ -42,8 +42,6 @@ const (
 
 // errSpoolFull is a refusal: HTTP answers 503 with Retry-After, gRPC holds the alerts.
 var errSpoolFull = errors.New("the falco receiver's spool is full (spool.max_bytes): the logs pipeline is not keeping up or its next hop is down")
-
-var errMissingEntry = errors.New("missing")
 
 // spoolKey is the entry's number in decimal, as the exporters' persistent queue names items:
 // pebble_storage stores such keys in numeric order after every other key, so a new entry is
@@ -371,7 +369,7 @@ func (s *spool) load(ctx context.Context, b *spoolBatch, stop uint64, limit int)
 				logs, err = s.unmarshaler.UnmarshalLogs(otlp)
 			}
 			if op.Value == nil {
-				err = errMissingEntry
+				err = errors.New("missing")
 			}
 			if err == nil && b.records > 0 && b.records+logs.LogRecordCount() > limit {
 				return true // the next batch starts here
