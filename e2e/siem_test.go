@@ -593,6 +593,32 @@ func TestSIEMAgentCrash(t *testing.T) {
 	t.Logf("after both crashes: duplicates reported %d", d.duplicates)
 }
 
+// TestSIEMAgentCrashWithBatches: alerts POSTed in NDJSON batches (falcosidekick-like senders) are
+// stored compressed; the agent holding them with the gateway down is killed, restarted, and
+// delivers every one of them from disk.
+func TestSIEMAgentCrashWithBatches(t *testing.T) {
+	const held = 5000
+	r := startSIEMRig(t, siemOptions{gatewayDown: true})
+	g, book := newBookedGenerator(t, 15)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	sender := newSender(t, falcoemu.HTTPSenderConfig{URL: r.httpURL, Mode: falcoemu.ModeNDJSON, Batch: 500})
+	sender.Send(ctx, book.generate(g, held))
+	st := sender.Stats()
+	require.EqualValues(t, held, st.Acked, "HTTP 200 for every alert: %+v", st)
+	queued := spoolBytes(r.agent)
+	size, alloc := dirUsage(t, r.agentQueueDir)
+	t.Logf("FIGURE agent queue holding %d alerts received in NDJSON batches of 500: %.0f OTLP bytes counted against max_bytes; queue files %d bytes (%d allocated)",
+		held, queued, size, alloc)
+
+	r.agent.Kill()
+	r.agent.Restart(t, r.agentConfigs)
+	require.Equal(t, queued, spoolBytes(r.agent), "after the restart the spool counts the same OTLP bytes")
+	r.startGateway(t)
+	d := waitDelivered(t, book, r.sink.Records, r.sink.Count, 60*time.Second)
+	requireNoLoss(t, d, held)
+}
+
 // sendConcurrently posts alerts over n goroutines, one alert per request (Falco's http_output).
 func sendConcurrently(ctx context.Context, s *falcoemu.HTTPSender, alerts []falcoemu.Alert, n int) {
 	var wg sync.WaitGroup
