@@ -167,8 +167,11 @@ func (c *client) addsKey(ops []*storage.Operation, keys [][]byte) (bool, error) 
 // raised: a number below it is looked up, which is always right.
 func (c *client) wroteDecimals(ops []*storage.Operation, keys [][]byte) {
 	for i, op := range ops {
+		if op.Type != storage.Set {
+			continue
+		}
 		n, ok := decimalOf(keys[i])
-		if op.Type != storage.Set || !ok {
+		if !ok {
 			continue
 		}
 		for cur := c.newDecimalsFrom.Load(); n >= cur && !c.newDecimalsFrom.CompareAndSwap(cur, past(n)); cur = c.newDecimalsFrom.Load() {

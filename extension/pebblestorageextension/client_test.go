@@ -246,5 +246,5 @@ func TestBatchDeletesARunThenWrites(t *testing.T) {
 	require.NoError(t, c.Set(ctx, "12", []byte("later")))
 	got, err = c.Get(ctx, "12")
 	require.NoError(t, err)
-	assert.Equal(t, "later", string(got), "a key set after the range deletion is kept")
+	assert.Equal(t, "later", string(got), "a key set again after its deletion is kept")
 }
